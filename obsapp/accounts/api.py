@@ -1,0 +1,155 @@
+"""JSON API: sign-in, me, people, API tokens, mentorships."""
+
+from __future__ import annotations
+
+from flask import g
+from flask.views import MethodView
+from flask_login import current_user, login_user, logout_user
+from flask_smorest import Blueprint
+
+from obsapp.accounts import services
+from obsapp.accounts.auth import login_rate_limits
+from obsapp.accounts.schemas import (
+    LoginSchema,
+    MentorshipCreateSchema,
+    MentorshipListSchema,
+    MentorshipQuerySchema,
+    MentorshipSchema,
+    MeSchema,
+    NewTokenSchema,
+    PersonListSchema,
+    TokenListSchema,
+    TokenSchema,
+    UserCreateSchema,
+    UserQuerySchema,
+    UserSchema,
+    UserUpdateSchema,
+)
+from obsapp.errors import Unauthorized
+
+blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Sign-in, people, tokens, mentorships")
+
+
+def me_payload(user):
+    return {
+        "id": user.id, "email": user.email, "name": user.name, "is_admin": user.is_admin, "active": user.active,
+        "created_at": user.created_at, "last_login_at": user.last_login_at,
+        "mentees": services.mentees_of(user), "mentors": services.mentors_of(user),
+    }
+
+
+@blp.route("/auth/login", methods=["POST"])
+@login_rate_limits()
+@blp.arguments(LoginSchema)
+@blp.response(200, MeSchema)
+@blp.alt_response(401, description="Invalid email or password")
+@blp.alt_response(429, description="Too many failed attempts")
+def login(data):
+    """Sign in with email and password; sets the session cookie."""
+    user = services.authenticate(data["email"], data["password"])
+    if user is None:
+        g.login_failed = True
+        raise Unauthorized("Invalid email or password.", code="invalid_credentials")
+    login_user(user)
+    return me_payload(user)
+
+
+@blp.route("/auth/logout", methods=["POST"])
+@blp.response(204)
+def logout():
+    """Sign out (ends the session cookie)."""
+    logout_user()
+
+
+@blp.route("/me")
+@blp.response(200, MeSchema)
+def me():
+    """The signed-in person, with their mentees and mentors."""
+    return me_payload(current_user)
+
+
+@blp.route("/users")
+class Users(MethodView):
+    @blp.arguments(UserQuerySchema, location="query")
+    @blp.response(200, PersonListSchema)
+    def get(self, args):
+        """Find people (by name or email) to share a lesson with."""
+        return {"items": services.search_users(current_user, args.get("q")), "next": None}
+
+    @blp.arguments(UserCreateSchema)
+    @blp.response(201, UserSchema)
+    def post(self, data):
+        """Create an account (admin)."""
+        return services.create_user(current_user, **data)
+
+
+@blp.route("/users/<int:user_id>")
+class UserById(MethodView):
+    @blp.response(200, UserSchema)
+    def get(self, user_id):
+        """One person (admin sees every detail; others get the public fields)."""
+        user = services.get_user(user_id)
+        if not current_user.is_admin and user.id != current_user.id:
+            return {"id": user.id, "name": user.name, "email": user.email}
+        return user
+
+    @blp.arguments(UserUpdateSchema)
+    @blp.response(200, UserSchema)
+    def patch(self, data, user_id):
+        """Rename, deactivate, make admin or reset the password of an account (admin)."""
+        if not current_user.is_admin:
+            services.get_user(user_id)
+        return services.update_user(current_user, services.get_user(user_id), **data)
+
+
+@blp.route("/tokens")
+class Tokens(MethodView):
+    @blp.response(200, TokenListSchema)
+    def get(self):
+        """My API tokens (not revoked)."""
+        return {"items": services.list_tokens(current_user), "next": None}
+
+    @blp.arguments(TokenSchema)
+    @blp.response(201, NewTokenSchema)
+    def post(self, data):
+        """Create an API token; the token itself is shown only in this answer."""
+        token, plain = services.create_token(current_user, current_user, data.get("name", ""))
+        return {"id": token.id, "name": token.name, "prefix": token.prefix, "created_at": token.created_at,
+                "last_used_at": None, "token": plain}
+
+
+@blp.route("/tokens/<int:token_id>", methods=["DELETE"])
+@blp.response(204)
+def revoke_token(token_id):
+    """Revoke one of my API tokens."""
+    services.revoke_token(current_user, token_id)
+
+
+@blp.route("/mentorships")
+class Mentorships(MethodView):
+    @blp.arguments(MentorshipQuerySchema, location="query")
+    @blp.response(200, MentorshipListSchema)
+    def get(self, args):
+        """Mentorships: all of them for an admin, my own otherwise."""
+        return {"items": services.list_mentorships(current_user, include_ended=args["include_ended"]),
+                "next": None}
+
+    @blp.arguments(MentorshipCreateSchema)
+    @blp.response(201, MentorshipSchema)
+    def post(self, data):
+        """Pair a mentor with a mentee (admin)."""
+        services.require_admin(current_user)
+        return services.create_mentorship(current_user, services.get_user(data["mentor_id"]),
+                                          services.get_user(data["mentee_id"]))
+
+
+@blp.route("/mentorships/<int:mentorship_id>")
+class MentorshipById(MethodView):
+    @blp.response(200, MentorshipSchema)
+    def get(self, mentorship_id):
+        return services.get_mentorship(current_user, mentorship_id)
+
+    @blp.response(204)
+    def delete(self, mentorship_id):
+        """End a mentorship (admin): the mentor loses access to the mentee's lessons at once."""
+        services.end_mentorship(current_user, services.get_mentorship(current_user, mentorship_id))

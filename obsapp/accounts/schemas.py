@@ -1,0 +1,74 @@
+from marshmallow import fields, validate
+
+from obsapp.schemas import PersonSchema, StrictSchema, list_schema
+
+
+class LoginSchema(StrictSchema):
+    email = fields.String(required=True)
+    password = fields.String(required=True, load_only=True)
+
+
+class UserSchema(PersonSchema):
+    is_admin = fields.Boolean()
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+    last_login_at = fields.DateTime(allow_none=True)
+
+
+class MeSchema(UserSchema):
+    mentees = fields.List(fields.Nested(PersonSchema))
+    mentors = fields.List(fields.Nested(PersonSchema))
+
+
+class UserQuerySchema(StrictSchema):
+    q = fields.String(load_default=None, metadata={"description": "part of a name or email"})
+
+
+class UserCreateSchema(StrictSchema):
+    email = fields.String(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    password = fields.String(required=True, load_only=True)
+    is_admin = fields.Boolean(load_default=False)
+
+
+class UserUpdateSchema(StrictSchema):
+    name = fields.String(validate=validate.Length(min=1, max=120))
+    is_admin = fields.Boolean()
+    active = fields.Boolean()
+    password = fields.String(load_only=True, metadata={"description": "sets a new password (admin reset)"})
+
+
+class TokenSchema(StrictSchema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(load_default="", validate=validate.Length(max=120))
+    prefix = fields.String(dump_only=True, metadata={"description": "the token's first characters, to recognise it"})
+    created_at = fields.DateTime(dump_only=True)
+    last_used_at = fields.DateTime(dump_only=True, allow_none=True)
+
+
+class NewTokenSchema(TokenSchema):
+    token = fields.String(dump_only=True, metadata={"description": "shown once; store it safely"})
+
+
+class MentorshipSchema(StrictSchema):
+    id = fields.Integer()
+    mentor = fields.Nested(PersonSchema)
+    mentee = fields.Nested(PersonSchema)
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+    ended_at = fields.DateTime(allow_none=True)
+
+
+class MentorshipCreateSchema(StrictSchema):
+    mentor_id = fields.Integer(required=True)
+    mentee_id = fields.Integer(required=True)
+
+
+class MentorshipQuerySchema(StrictSchema):
+    include_ended = fields.Boolean(load_default=False)
+
+
+UserListSchema = list_schema(UserSchema, "UserList")
+PersonListSchema = list_schema(PersonSchema, "PersonList")
+TokenListSchema = list_schema(TokenSchema, "TokenList")
+MentorshipListSchema = list_schema(MentorshipSchema, "MentorshipList")

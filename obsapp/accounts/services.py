@@ -1,0 +1,227 @@
+"""Account rules: people, sign-in, API tokens and mentorships. Services take the acting user and commit once."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import func, or_, select
+
+from obsapp.accounts.models import ApiToken, Mentorship, User, utcnow
+from obsapp.accounts.passwords import burn_time, hash_password, verify_password
+from obsapp.errors import Conflict, Forbidden, InvalidInput, NotFound
+from obsapp.extensions import db
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 8
+TOKEN_PREFIX = "obs_"  # noqa: S105 - a visible prefix, not a secret
+
+
+def require_admin(actor: User | None) -> None:
+    """``actor`` None means the operator at the command line, who may do anything."""
+    if actor is not None and not actor.is_admin:
+        raise Forbidden("Only an administrator can do that.")
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such person.")
+    return user
+
+
+def get_user_by_email(email: str) -> User:
+    user = db.session.execute(select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"No account with the email {email!r}.")
+    return user
+
+
+def _check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise InvalidInput(f"The password must have at least {MIN_PASSWORD} characters.",
+                           fields={"password": [f"At least {MIN_PASSWORD} characters."]})
+
+
+def create_user(actor: User | None, *, email: str, name: str, password: str, is_admin: bool = False) -> User:
+    require_admin(actor)
+    email = normalise_email(email)
+    if not EMAIL_RE.match(email):
+        raise InvalidInput(f"{email!r} is not an email address.", fields={"email": ["Not an email address."]})
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("Give the person's name.", fields={"name": ["Required."]})
+    _check_password(password)
+    if db.session.execute(select(User.id).where(User.email == email)).first():
+        raise Conflict(f"There is already an account for {email}.", code="email_taken")
+    user = User(email=email, name=name[:120], password_hash=hash_password(password), is_admin=is_admin)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def update_user(actor: User | None, user: User, *, name: str | None = None, is_admin: bool | None = None,
+                active: bool | None = None, password: str | None = None) -> User:
+    require_admin(actor)
+    if name is not None:
+        if not name.strip():
+            raise InvalidInput("Give the person's name.", fields={"name": ["Required."]})
+        user.name = name.strip()[:120]
+    if actor is not None and actor.id == user.id and (is_admin is False or active is False):
+        raise Conflict("You cannot remove your own administrator rights or deactivate yourself.")
+    if is_admin is not None:
+        user.is_admin = is_admin
+    if active is not None:
+        user.active = active
+        if not active:  # a deactivated account's tokens stop working at once
+            for token in db.session.execute(
+                select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            ).scalars():
+                token.revoked_at = utcnow()
+    if password is not None:
+        _check_password(password)
+        user.password_hash = hash_password(password)
+    db.session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with these credentials, or None. Upgrades the stored hash when parameters changed."""
+    user = db.session.execute(select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
+    if user is None:
+        burn_time(password or "")
+        return None
+    ok, new_hash = verify_password(user.password_hash, password or "")
+    if not ok or not user.is_active:
+        return None
+    if new_hash:
+        user.password_hash = new_hash
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def search_users(actor: User, q: str | None, limit: int = 50) -> list[User]:
+    stmt = select(User).where(User.active.is_(True)).order_by(User.name)
+    if q:
+        like = f"%{q.strip().lower()}%"
+        stmt = stmt.where(or_(func.lower(User.name).like(like), func.lower(User.email).like(like)))
+    return list(db.session.execute(stmt.limit(limit)).scalars())
+
+
+def list_users(actor: User) -> list[User]:
+    require_admin(actor)
+    return list(db.session.execute(select(User).order_by(User.name)).scalars())
+
+
+# --- API tokens ---------------------------------------------------------------------------------
+
+def _digest(token: str) -> str:
+    # Tokens are 256 random bits, so a fast hash is right here (a slow one would only slow every request).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(actor: User | None, user: User, name: str = "") -> tuple[ApiToken, str]:
+    if actor is not None and actor.id != user.id:
+        raise Forbidden("You can only create tokens for yourself.")
+    if not user.is_active:
+        raise Conflict("That account is deactivated.")
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=(name or "").strip()[:120], token_hash=_digest(plain),
+                     prefix=plain[: len(TOKEN_PREFIX) + 6])
+    db.session.add(token)
+    db.session.commit()
+    return token, plain
+
+
+def user_for_token(plain: str) -> User | None:
+    if not plain:
+        return None
+    token = db.session.execute(
+        select(ApiToken).where(ApiToken.token_hash == _digest(plain.strip()), ApiToken.revoked_at.is_(None))
+    ).scalar_one_or_none()
+    if token is None or not token.user.is_active:
+        return None
+    now = utcnow()
+    last = token.last_used_at
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=now.tzinfo)
+    if last is None or now - last > timedelta(minutes=5):  # avoid a write on every request
+        token.last_used_at = now
+        db.session.commit()
+    return token.user
+
+
+def list_tokens(actor: User) -> list[ApiToken]:
+    stmt = select(ApiToken).where(ApiToken.user_id == actor.id, ApiToken.revoked_at.is_(None))
+    return list(db.session.execute(stmt.order_by(ApiToken.created_at.desc())).scalars())
+
+
+def revoke_token(actor: User, token_id: int) -> None:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != actor.id or token.revoked_at is not None:
+        raise NotFound("No such token.")
+    token.revoked_at = utcnow()
+    db.session.commit()
+
+
+# --- Mentorships --------------------------------------------------------------------------------
+
+def create_mentorship(actor: User | None, mentor: User, mentee: User) -> Mentorship:
+    require_admin(actor)
+    if mentor.id == mentee.id:
+        raise InvalidInput("A person cannot mentor themselves.")
+    if not mentor.is_active or not mentee.is_active:
+        raise Conflict("Both people must have active accounts.")
+    existing = db.session.execute(
+        select(Mentorship).where(Mentorship.mentor_id == mentor.id, Mentorship.mentee_id == mentee.id,
+                                 Mentorship.ended_at.is_(None))
+    ).scalar_one_or_none()
+    if existing is not None:
+        raise Conflict(f"{mentor.name} already mentors {mentee.name}.", code="already_paired")
+    mentorship = Mentorship(mentor_id=mentor.id, mentee_id=mentee.id, created_by_id=actor.id if actor else None)
+    db.session.add(mentorship)
+    db.session.commit()
+    return mentorship
+
+
+def get_mentorship(actor: User, mentorship_id: int) -> Mentorship:
+    mentorship = db.session.get(Mentorship, mentorship_id)
+    if mentorship is None or not (actor.is_admin or actor.id in (mentorship.mentor_id, mentorship.mentee_id)):
+        raise NotFound("No such mentorship.")
+    return mentorship
+
+
+def end_mentorship(actor: User | None, mentorship: Mentorship) -> Mentorship:
+    require_admin(actor)
+    if mentorship.ended_at is None:
+        mentorship.ended_at = utcnow()
+        db.session.commit()
+    return mentorship
+
+
+def list_mentorships(actor: User, *, include_ended: bool = False) -> list[Mentorship]:
+    stmt = select(Mentorship).order_by(Mentorship.created_at.desc())
+    if not actor.is_admin:
+        stmt = stmt.where(or_(Mentorship.mentor_id == actor.id, Mentorship.mentee_id == actor.id))
+    if not include_ended:
+        stmt = stmt.where(Mentorship.ended_at.is_(None))
+    return list(db.session.execute(stmt).scalars())
+
+
+def mentees_of(user: User) -> list[User]:
+    stmt = (select(User).join(Mentorship, Mentorship.mentee_id == User.id)
+            .where(Mentorship.mentor_id == user.id, Mentorship.ended_at.is_(None)).order_by(User.name))
+    return list(db.session.execute(stmt).scalars().unique())
+
+
+def mentors_of(user: User) -> list[User]:
+    stmt = (select(User).join(Mentorship, Mentorship.mentor_id == User.id)
+            .where(Mentorship.mentee_id == user.id, Mentorship.ended_at.is_(None)).order_by(User.name))
+    return list(db.session.execute(stmt).scalars().unique())

@@ -1,0 +1,138 @@
+"""HTML pages: sign-in, my API tokens, and the admin pages for people and mentorships."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from obsapp.accounts import services
+from obsapp.accounts.auth import login_rate_limits
+from obsapp.errors import ObsError
+
+bp = Blueprint("accounts", __name__, template_folder="templates")
+
+
+def _safe_next(target: str | None) -> str:
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("lessons.dashboard")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@login_rate_limits()
+def login():
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(_safe_next(request.args.get("next")))
+    error = None
+    email = request.form.get("email", "")
+    if request.method == "POST":
+        user = services.authenticate(email, request.form.get("password", ""))
+        if user is not None:
+            login_user(user)
+            flash(f"Welcome, {user.name}.", "success")
+            return redirect(_safe_next(request.args.get("next") or request.form.get("next")))
+        g.login_failed = True
+        error = "Invalid email or password."
+    return render_template("accounts/login.html", error=error, email=email,
+                           next=request.args.get("next", "")), (401 if error else 200)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@login_required
+def tokens():
+    new_token = None
+    if request.method == "POST":
+        if request.form.get("revoke"):
+            try:
+                services.revoke_token(current_user, int(request.form["revoke"]))
+                flash("Token revoked. Scripts using it can no longer sign in.", "success")
+            except (ObsError, ValueError) as exc:
+                flash(getattr(exc, "message", "No such token."), "error")
+            return redirect(url_for("accounts.tokens"))
+        _, new_token = services.create_token(current_user, current_user, request.form.get("name", ""))
+    return render_template("accounts/tokens.html", tokens=services.list_tokens(current_user), new_token=new_token)
+
+
+def _admin_only():
+    if not current_user.is_admin:
+        abort(403)
+
+
+@bp.route("/admin/people", methods=["GET", "POST"])
+@login_required
+def people():
+    _admin_only()
+    form = {}
+    if request.method == "POST":
+        form = request.form
+        try:
+            user = services.create_user(current_user, email=form.get("email", ""), name=form.get("name", ""),
+                                        password=form.get("password", ""), is_admin=bool(form.get("is_admin")))
+            flash(f"Account created for {user.name} ({user.email}).", "success")
+            return redirect(url_for("accounts.people"))
+        except ObsError as exc:
+            flash(exc.message, "error")
+    return render_template("accounts/people.html", users=services.list_users(current_user), form=form)
+
+
+@bp.route("/admin/people/<int:user_id>", methods=["POST"])
+@login_required
+def person_update(user_id: int):
+    _admin_only()
+    user = services.get_user(user_id)
+    action = request.form.get("action")
+    try:
+        if action == "deactivate":
+            services.update_user(current_user, user, active=False)
+            flash(f"{user.name} can no longer sign in.", "success")
+        elif action == "activate":
+            services.update_user(current_user, user, active=True)
+            flash(f"{user.name} can sign in again.", "success")
+        elif action == "reset_password":
+            services.update_user(current_user, user, password=request.form.get("password", ""))
+            flash(f"New password set for {user.name}.", "success")
+        elif action in ("make_admin", "remove_admin"):
+            services.update_user(current_user, user, is_admin=action == "make_admin")
+            flash(f"Administrator rights updated for {user.name}.", "success")
+        else:
+            flash("Unknown action.", "error")
+    except ObsError as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("accounts.people"))
+
+
+@bp.route("/admin/mentorships", methods=["GET", "POST"])
+@login_required
+def mentorships():
+    _admin_only()
+    if request.method == "POST":
+        try:
+            if request.form.get("end"):
+                mentorship = services.get_mentorship(current_user, int(request.form["end"]))
+                services.end_mentorship(current_user, mentorship)
+                flash(f"Mentorship ended: {mentorship.mentor.name} no longer sees {mentorship.mentee.name}'s "
+                      "lessons.", "success")
+            else:
+                mentor = services.get_user(int(request.form.get("mentor_id") or 0))
+                mentee = services.get_user(int(request.form.get("mentee_id") or 0))
+                services.create_mentorship(current_user, mentor, mentee)
+                flash(f"{mentor.name} now mentors {mentee.name}.", "success")
+        except ObsError as exc:
+            flash(exc.message, "error")
+        except ValueError:
+            flash("Choose a mentor and a mentee.", "error")
+        return redirect(url_for("accounts.mentorships"))
+    users = [u for u in services.list_users(current_user) if u.active]
+    return render_template("accounts/mentorships.html", users=users,
+                           mentorships=services.list_mentorships(current_user, include_ended=True))

@@ -1,0 +1,132 @@
+"""The ``obsapp`` command line (a Flask CLI group; ``flask --app obsapp`` works too)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
+
+from obsapp.errors import ObsError
+
+users_cli = AppGroup("users", help="Manage accounts.")
+tokens_cli = AppGroup("tokens", help="Manage API tokens.")
+mentorships_cli = AppGroup("mentorships", help="Pair mentors with mentees.")
+
+
+def _fail(exc: ObsError) -> None:
+    click.echo(f"Error: {exc.message}", err=True)
+    sys.exit(1)
+
+
+@click.command("init")
+@with_appcontext
+def init_command():
+    """Create or migrate the database, the media store and the built-in data (safe to run again)."""
+    from obsapp import setup
+
+    report = setup.initialise(current_app)
+    for line in report:
+        click.echo(line)
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="The person's name as others see it.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters.")
+@click.option("--admin", is_flag=True, help="Make the account an administrator.")
+def users_create(email, name, password, admin):
+    """Create an account."""
+    from obsapp.accounts import services
+
+    try:
+        user = services.create_user(None, email=email, name=name, password=password, is_admin=admin)
+    except ObsError as exc:
+        _fail(exc)
+    click.echo(f"Created {'administrator' if user.is_admin else 'user'} {user.email} (id {user.id}).")
+
+
+@tokens_cli.command("create")
+@click.argument("email")
+@click.option("--name", "label", default="", help="A label to recognise the token by.")
+def tokens_create(email, label):
+    """Create an API token for EMAIL and print it (only the token, on stdout)."""
+    from obsapp.accounts import services
+
+    try:
+        user = services.get_user_by_email(email)
+        _, plain = services.create_token(None, user, label)
+    except ObsError as exc:
+        _fail(exc)
+    click.echo(plain)
+
+
+@mentorships_cli.command("create")
+@click.argument("mentor_email")
+@click.argument("mentee_email")
+def mentorships_create(mentor_email, mentee_email):
+    """Pair MENTOR_EMAIL (mentor) with MENTEE_EMAIL (mentee)."""
+    from obsapp.accounts import services
+
+    try:
+        mentorship = services.create_mentorship(
+            None, services.get_user_by_email(mentor_email), services.get_user_by_email(mentee_email))
+    except ObsError as exc:
+        _fail(exc)
+    click.echo(f"{mentorship.mentor.name} now mentors {mentorship.mentee.name} (mentorship {mentorship.id}).")
+
+
+@click.command("demo")
+@click.option("--password", default="demo-password", show_default=True, help="Password for every demo account.")
+@with_appcontext
+def demo_command(password):
+    """Load a small demo school: people, a mentorship and a generated lesson (safe to run again)."""
+    from obsapp import demo
+
+    for line in demo.load(current_app, password=password):
+        click.echo(line)
+
+
+@click.command("serve")
+@click.option("--host", default=lambda: os.environ.get("OBSAPP_HOST", "127.0.0.1"), show_default="127.0.0.1")
+@click.option("--port", default=lambda: int(os.environ.get("OBSAPP_PORT", "5000")), type=int, show_default="5000")
+@click.option("--threads", type=int, default=None, help="Request threads (default: OBSAPP_SERVER_THREADS).")
+@click.option("--no-jobs", is_flag=True, help="Do not run the embedded job worker (use `obsapp worker`).")
+@with_appcontext
+def serve_command(host, port, threads, no_jobs):
+    """Serve the web app (gunicorn, one process, threads) with its embedded job worker."""
+    from obsapp.server import serve
+
+    serve(current_app._get_current_object(), host=host, port=port,
+          threads=threads or current_app.config["SERVER_THREADS"], run_jobs=not no_jobs)
+
+
+@click.command("worker")
+@click.option("--workers", type=int, default=None, help="Jobs run at once (default: OBSAPP_JOB_WORKERS).")
+@with_appcontext
+def worker_command(workers):
+    """Run jobs (ingest, clips, reels) apart from the web process, until stopped."""
+    from obsapp.jobs.worker import run_standalone
+
+    run_standalone(current_app._get_current_object(), workers=workers)
+
+
+def init_app(app: Flask) -> None:
+    for command in (init_command, demo_command, serve_command, worker_command):
+        app.cli.add_command(command)
+    for group in (users_cli, tokens_cli, mentorships_cli):
+        app.cli.add_command(group)
+
+
+def _create_app():
+    from obsapp import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=True, load_dotenv=False,
+             set_debug_flag=False, help="obsapp: lesson observation and feedback.")
+def main():
+    """The ``obsapp`` console script."""

@@ -1,0 +1,171 @@
+"""Domain errors and the one place that turns any error into the JSON shape of the contract or a page."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, make_response, render_template, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ObsError(Exception):
+    status = 400
+    code = "bad_request"
+    default_message = "The request could not be understood."
+
+    def __init__(self, message: str | None = None, *, code: str | None = None, fields: dict | None = None,
+                 headers: dict | None = None):
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        if code:
+            self.code = code
+        self.fields = fields
+        self.headers = headers or {}
+
+
+class InvalidInput(ObsError):
+    status, code, default_message = 422, "invalid_input", "Some of the data sent is not valid."
+
+
+class Unauthorized(ObsError):
+    status, code, default_message = 401, "unauthorized", "Please sign in."
+
+
+class Forbidden(ObsError):
+    status, code, default_message = 403, "forbidden", "You are not allowed to do that."
+
+
+class NotFound(ObsError):
+    status, code, default_message = 404, "not_found", "Not found."
+
+
+class Conflict(ObsError):
+    status, code, default_message = 409, "conflict", "That conflicts with the current state."
+
+
+class Gone(ObsError):
+    status, code, default_message = 410, "gone", "That no longer exists."
+
+
+class PreconditionFailed(ObsError):
+    status, code, default_message = 412, "precondition_failed", "It was changed by someone else; reload it."
+
+
+class TooLarge(ObsError):
+    status, code, default_message = 413, "too_large", "That is too large."
+
+
+class UnsupportedMedia(ObsError):
+    status, code, default_message = 415, "unsupported_media_type", "That kind of content is not supported."
+
+
+class PreconditionRequired(ObsError):
+    status, code, default_message = 428, "precondition_required", "Send If-Match with the ETag you last read."
+
+
+HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+    406: "not_acceptable", 409: "conflict", 410: "gone", 412: "precondition_failed", 413: "too_large",
+    415: "unsupported_media_type", 416: "range_not_satisfiable", 422: "invalid_input",
+    428: "precondition_required", 429: "too_many_requests", 500: "internal_error", 503: "unavailable",
+}
+HTTP_MESSAGES = {
+    400: "The request could not be understood.",
+    401: "Please sign in.",
+    403: "You are not allowed to do that.",
+    404: "Not found.",
+    405: "That method is not allowed here.",
+    413: "That is too large.",
+    415: "That kind of content is not supported.",
+    429: "Too many attempts. Please wait a few minutes and try again.",
+    500: "Something went wrong on our side. The error has been logged.",
+}
+
+
+def wants_json() -> bool:
+    if request.path.startswith(("/api/", "/uploads/", "/healthz")):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and not request.accept_mimetypes.accept_html
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None, headers: dict | None = None):
+    if wants_json():
+        body: dict = {"code": code, "message": message}
+        if fields:
+            body["fields"] = fields
+        response = jsonify({"error": body})
+        response.status_code = status
+    else:
+        response = make_response(render_template("errors/error.html", status=status, code=code, message=message),
+                                 status)
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _flatten_messages(messages) -> tuple[str, dict | None]:
+    """webargs gives {location: {field: [msgs]}}; keep the fields and write one sentence."""
+    if not isinstance(messages, dict):
+        return "Some of the data sent is not valid.", None
+    fields: dict = {}
+    for location, value in messages.items():
+        if isinstance(value, dict):
+            fields.update(value)
+        else:
+            fields[location] = value
+    if "json" in fields and any("Invalid JSON" in str(m) for m in fields["json"]):
+        return "The request body is not valid JSON.", None
+    parts = []
+    for name, value in fields.items():
+        text = value[0] if isinstance(value, list) and value else value
+        if isinstance(text, dict):
+            text = "is not valid"
+        parts.append(f"{name}: {text}")
+    return "Invalid input: " + "; ".join(str(p) for p in parts[:5]), fields
+
+
+def handle_obs_error(error: ObsError):
+    return error_response(error.status, error.code, error.message, error.fields, error.headers)
+
+
+def handle_http_exception(error: HTTPException):
+    status = error.code or 500
+    code = HTTP_CODES.get(status, "error")
+    message = HTTP_MESSAGES.get(status) or (error.description or "Error.")
+    fields = None
+    headers: dict = {}
+    data = getattr(error, "data", None)
+    if data:
+        if "messages" in data:
+            message, fields = _flatten_messages(data["messages"])
+            if fields is None and "JSON" in message:
+                code = "invalid_json"
+            status = 400 if code == "invalid_json" else status
+        if "message" in data:
+            message = data["message"]
+        headers = data.get("headers") or {}
+    elif status == 400 and error.description and "JSON" in error.description:
+        code, message = "invalid_json", "The request body is not valid JSON."
+    elif status == 400 and error.description and "CSRF" in error.description:
+        code = "csrf_failed"
+        message = "The form expired or the security token is missing. Reload the page and try again."
+    elif status == 413 and error.description and not error.description.startswith("The data value"):
+        message = error.description
+    valid_methods = getattr(error, "valid_methods", None)
+    if status == 405 and valid_methods:
+        headers["Allow"] = ", ".join(valid_methods)
+    return error_response(status, code, message, fields, headers)
+
+
+def handle_unexpected(error: Exception):
+    log.exception("Unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "internal_error", HTTP_MESSAGES[500])
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(ObsError, handle_obs_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,51 @@
+"""Unbound extensions, bound to the app in ``create_app``."""
+
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from marshmallow import Schema, fields
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ErrorBodySchema(Schema):
+    code = fields.String(required=True, metadata={"description": "machine word, e.g. not_found"})
+    message = fields.String(required=True, metadata={"description": "a sentence for a person"})
+    fields_ = fields.Dict(data_key="fields", metadata={"description": "per-field messages for invalid input"})
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorBodySchema, required=True)
+
+
+class ObsApi(Api):
+    """flask-smorest's Api, with errors left to :mod:`obsapp.errors` (one shape for the whole app)."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self):  # the app-wide handlers live in obsapp.errors
+        return None
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+api = ObsApi()

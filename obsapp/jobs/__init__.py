@@ -1,0 +1,1 @@
+"""Long work (ingest, clips, reels) as jobs: a ``jobs`` table, ``enqueue()``, and workers."""

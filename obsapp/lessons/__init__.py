@@ -1,0 +1,1 @@
+"""Lessons: recordings, their upload (tus and simple), ingest, sharing and media serving."""

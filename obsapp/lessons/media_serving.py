@@ -1,0 +1,92 @@
+"""Serving a lesson's media: access checked on every request by the caller; Range/If-Range/ETag from
+Werkzeug; private caching; optionally handed to nginx with X-Accel-Redirect."""
+
+from __future__ import annotations
+
+import re
+import threading
+from fractions import Fraction
+
+from flask import Response, current_app, send_file
+
+from obsapp.errors import NotFound
+from obsapp.lessons import services
+from obsapp.lessons.models import Lesson
+from obsapp.storage import media_store
+
+NAMES = {
+    "video.mp4": "video/mp4",
+    "poster.jpg": "image/jpeg",
+    "thumbnails.vtt": "text/vtt; charset=utf-8",
+    "waveform.json": "application/json",
+}
+SPRITE = re.compile(r"^sprite-\d{1,4}\.jpg$")
+_frame_locks: dict[str, threading.Lock] = {}
+_frame_locks_guard = threading.Lock()
+
+
+def media_key(lesson: Lesson, name: str) -> tuple[str, str]:
+    if name == "video.mp4":
+        return services.rendition_key(lesson), NAMES[name]
+    if name in NAMES:
+        return services.derived_key(lesson, name), NAMES[name]
+    if SPRITE.match(name):
+        return services.derived_key(lesson, name), "image/jpeg"
+    raise NotFound("No such media file.")
+
+
+def _send(key: str, mimetype: str, download_name: str | None = None) -> Response:
+    store = media_store()
+    path = store.path(key)
+    if not path.is_file():
+        raise NotFound("No such media file.")
+    prefix = current_app.config.get("X_ACCEL_REDIRECT_PREFIX")
+    if prefix:  # nginx serves the bytes (internal location mapped onto the media root)
+        response = Response(status=200, mimetype=mimetype)
+        response.headers["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + key
+    else:
+        response = send_file(path, mimetype=mimetype, conditional=True, etag=True, max_age=3600,
+                             download_name=download_name)
+    response.cache_control.public = False
+    response.cache_control.private = True
+    response.headers["Accept-Ranges"] = "bytes"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def media_response(lesson: Lesson, name: str) -> Response:
+    if lesson.status != "ready":
+        raise NotFound("This lesson's media is not ready yet.")
+    key, mimetype = media_key(lesson, name)
+    return _send(key, mimetype)
+
+
+def frame_response(lesson: Lesson, t_ms: int, width: int | None) -> Response:
+    """The exact frame at t_ms (clamped to the video), cached per media version."""
+    from obsapp.media import MediaError
+    from obsapp.media.frames import frame_at
+
+    services.require_ready(lesson)
+    duration = lesson.duration_ms or 0
+    fps_num, _, fps_den = (lesson.fps or "30/1").partition("/")
+    frame_ms = 1000 * int(fps_den or 1) / max(1, int(fps_num or 30))
+    t_ms = int(min(t_ms, max(0, duration - frame_ms)))
+    width = width if width is None else max(16, min(width, lesson.width or width))
+    key = services.derived_key(lesson, f"frames/v{lesson.media_version}-{t_ms}-{width or 0}.jpg")
+    store = media_store()
+    if not store.exists(key):
+        with _frame_locks_guard:
+            lock = _frame_locks.setdefault(key, threading.Lock())
+        with lock:
+            if not store.exists(key):
+                with store.temp_dir("frame-") as work:
+                    out = work / "frame.jpg"
+                    try:
+                        frame_at(store.path(services.rendition_key(lesson)), t_ms, out, width=width,
+                                 duration_ms=duration or None, fps=Fraction(lesson.fps) if lesson.fps else None)
+                    except MediaError as exc:
+                        raise NotFound(f"Could not read a frame at {t_ms} ms: {exc.message}") from exc
+                    store.put_file(key, out)
+        with _frame_locks_guard:
+            _frame_locks.pop(key, None)
+    return _send(key, "image/jpeg")

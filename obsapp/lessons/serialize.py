@@ -1,0 +1,50 @@
+"""The lesson as the API (and the lesson page's script) sees it."""
+
+from __future__ import annotations
+
+from flask import url_for
+
+from obsapp.accounts import permissions
+from obsapp.accounts.models import User
+from obsapp.extensions import db
+from obsapp.jobs.models import Job
+from obsapp.lessons import services
+from obsapp.lessons.models import Lesson
+
+
+def media_url(lesson: Lesson, name: str) -> str:
+    return url_for("lessons_api.lesson_media", lesson_id=lesson.id, name=name, v=lesson.media_version)
+
+
+def lesson_payload(lesson: Lesson, actor: User) -> dict:
+    ready = lesson.status == "ready"
+    job = db.session.get(Job, lesson.job_id) if lesson.job_id else None
+    access = services.access_of(actor, lesson)
+    fps = None
+    if lesson.fps:
+        num, _, den = lesson.fps.partition("/")
+        fps = round(int(num) / int(den or 1), 3) if num.isdigit() and (den or "1").isdigit() and int(den or 1) else None
+    return {
+        "id": lesson.id, "title": lesson.title, "subject": lesson.subject, "level": lesson.level,
+        "description": lesson.description, "taught_on": lesson.taught_on,
+        "owner": {"id": lesson.owner.id, "name": lesson.owner.name},
+        "status": lesson.status, "error": lesson.error, "job_id": lesson.job_id,
+        "job": {"id": job.id, "state": job.state, "progress": job.progress} if job else None,
+        "duration_ms": lesson.duration_ms, "width": lesson.width, "height": lesson.height, "fps": fps,
+        "has_audio": lesson.has_audio, "video_codec": lesson.video_codec, "audio_codec": lesson.audio_codec,
+        "media": {
+            "video_url": media_url(lesson, "video.mp4") if ready else None,
+            "poster_url": media_url(lesson, "poster.jpg") if ready else None,
+            "thumbnails_vtt_url": media_url(lesson, "thumbnails.vtt") if ready else None,
+            "waveform_url": media_url(lesson, "waveform.json") if ready else None,
+        },
+        "upload_url": url_for("uploads_api.create_upload", lesson_id=lesson.id, _external=True)
+        if access == "manage" and lesson.status in ("awaiting_upload", "failed") else None,
+        "access": access,
+        "can_delete": permissions.can(actor, "delete", lesson),
+        "blur_faces_default": lesson.blur_faces_default,
+        "source": {"filename": lesson.source_filename, "size_bytes": lesson.source_size_bytes,
+                   "sha256": lesson.source_sha256,
+                   "info": lesson.source_info if access == "manage" else None},
+        "created_at": lesson.created_at, "updated_at": lesson.updated_at,
+    }

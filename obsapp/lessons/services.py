@@ -1,0 +1,232 @@
+"""Lesson rules: create, list, change, delete, share, and the hand-over from upload to processing."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from obsapp.accounts import permissions
+from obsapp.accounts.models import Mentorship, User
+from obsapp.accounts.permissions import Access
+from obsapp.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
+from obsapp.extensions import db
+from obsapp.jobs.models import Job
+from obsapp.jobs.queue import enqueue
+from obsapp.lessons.models import SHARE_ROLES, Lesson, LessonShare, Upload
+from obsapp.storage import media_store
+
+log = logging.getLogger(__name__)
+EDITABLE = ("title", "subject", "level", "description", "taught_on")
+
+
+def original_key(lesson: Lesson) -> str:
+    return f"originals/{lesson.media_prefix}/original"
+
+
+def rendition_key(lesson: Lesson) -> str:
+    return f"renditions/{lesson.media_prefix}/video.mp4"
+
+
+def derived_key(lesson: Lesson, name: str = "") -> str:
+    return f"derived/{lesson.media_prefix}" + (f"/{name}" if name else "")
+
+
+def _clean(data: dict) -> dict:
+    out = {}
+    for key in EDITABLE:
+        if key not in data:
+            continue
+        value = data[key]
+        if isinstance(value, str):
+            value = value.strip() or None
+        out[key] = value
+    if "title" in out and not out["title"]:
+        raise InvalidInput("Give the lesson a title.", fields={"title": ["Required."]})
+    if "taught_on" in out and out["taught_on"] is not None and not isinstance(out["taught_on"], date):
+        raise InvalidInput("taught_on must be a date (YYYY-MM-DD).", fields={"taught_on": ["Not a date."]})
+    return out
+
+
+def create_lesson(actor: User, data: dict) -> Lesson:
+    fields = _clean(data)
+    if not fields.get("title"):
+        raise InvalidInput("Give the lesson a title.", fields={"title": ["Required."]})
+    lesson = Lesson(owner_id=actor.id, status="awaiting_upload", **fields)
+    db.session.add(lesson)
+    db.session.commit()
+    return lesson
+
+
+def get_lesson(actor: User, lesson_id: int, action: str = "view") -> Lesson:
+    return permissions.require(actor, action, db.session.get(Lesson, lesson_id))
+
+
+def access_of(actor: User, lesson: Lesson) -> str:
+    return {Access.MANAGE: "manage", Access.COMMENT: "comment", Access.VIEW: "view"}.get(
+        permissions.lesson_access(actor, lesson), "none")
+
+
+def visible_lessons(actor: User, scope: str | None = None, status: str | None = None):
+    """A select() of lessons ``actor`` may view; ``scope``: mine | shared | mentees."""
+    stmt = select(Lesson).where(permissions.visible_lessons_filter(actor))
+    if scope == "mine":
+        stmt = stmt.where(Lesson.owner_id == actor.id)
+    elif scope == "shared":
+        stmt = stmt.where(Lesson.owner_id != actor.id,
+                          Lesson.id.in_(select(LessonShare.lesson_id).where(LessonShare.user_id == actor.id)))
+    elif scope == "mentees":
+        stmt = stmt.where(Lesson.owner_id.in_(select(Mentorship.mentee_id).where(
+            Mentorship.mentor_id == actor.id, Mentorship.ended_at.is_(None))))
+    elif scope is not None:
+        raise InvalidInput("scope is one of mine, shared, mentees.")
+    if status:
+        stmt = stmt.where(Lesson.status == status)
+    return stmt.order_by(Lesson.created_at.desc(), Lesson.id.desc())
+
+
+def dashboard(actor: User, limit: int = 50) -> dict[str, list[Lesson]]:
+    def run(scope):
+        return list(db.session.execute(visible_lessons(actor, scope).limit(limit)).scalars())
+
+    return {"mine": run("mine"), "shared": run("shared"), "mentees": run("mentees")}
+
+
+def update_lesson(actor: User, lesson: Lesson, data: dict) -> Lesson:
+    permissions.require(actor, "manage", lesson)
+    for key, value in _clean(data).items():
+        setattr(lesson, key, value)
+    if "blur_faces_default" in data:
+        lesson.blur_faces_default = bool(data["blur_faces_default"])
+    db.session.commit()
+    return lesson
+
+
+def delete_lesson(actor: User, lesson: Lesson) -> None:
+    permissions.require(actor, "delete", lesson)
+    store = media_store()
+    upload_ids = list(db.session.execute(select(Upload.id).where(Upload.lesson_id == lesson.id)).scalars())
+    prefixes = [f"originals/{lesson.media_prefix}", f"renditions/{lesson.media_prefix}", derived_key(lesson)]
+    db.session.delete(lesson)
+    db.session.commit()
+    # After the commit: a crash here leaves unreferenced files (swept later), never a lesson without media.
+    for prefix in prefixes:
+        store.delete_prefix(prefix)
+    from obsapp.lessons.uploads import part_path
+
+    for upload_id in upload_ids:
+        part_path(upload_id).unlink(missing_ok=True)
+
+
+def storage_used(user_id: int) -> int:
+    stored = db.session.execute(select(func.coalesce(func.sum(Lesson.source_size_bytes), 0))
+                                .where(Lesson.owner_id == user_id)).scalar_one()
+    pending = db.session.execute(select(func.coalesce(func.sum(Upload.length), 0)).where(
+        Upload.user_id == user_id, Upload.completed_at.is_(None), Upload.terminated_at.is_(None))).scalar_one()
+    return int(stored or 0) + int(pending or 0)
+
+
+def check_upload_allowed(actor: User, lesson: Lesson, length: int) -> None:
+    permissions.require(actor, "manage", lesson)
+    if lesson.status not in ("awaiting_upload", "failed"):
+        raise Conflict("This lesson already has its video.", code="already_uploaded")
+    limit = current_app.config["MAX_UPLOAD_BYTES"]
+    if length > limit:
+        raise TooLarge(f"The file is {length / 1e9:.2f} GB; the largest upload allowed is {limit / 1e9:.2f} GB.")
+    if length <= 0:
+        raise InvalidInput("The file is empty (0 bytes). Choose the lesson's video file.", code="empty_file")
+    quota = current_app.config["USER_QUOTA_BYTES"]
+    if quota and storage_used(actor.id) + length > quota:
+        raise TooLarge(f"This upload would exceed your storage quota of {quota / 1e9:.1f} GB. "
+                       "Delete lessons you no longer need, or ask an administrator.", code="quota_exceeded")
+
+
+def start_processing(lesson: Lesson, source: Path, *, filename: str | None, size: int) -> Job:
+    """The bytes are complete: keep the original, mark the lesson processing and queue its ingest job."""
+    store = media_store()
+    store.put_file(original_key(lesson), source)
+    lesson.original_key = original_key(lesson)
+    lesson.source_filename = (filename or "")[:255] or None
+    lesson.source_size_bytes = size
+    lesson.status, lesson.error = "processing", None
+    job = enqueue("lesson.ingest", owner_id=lesson.owner_id, lesson_id=lesson.id)
+    lesson.job_id = job.id
+    db.session.commit()
+    return job
+
+
+def retry(actor: User, lesson: Lesson) -> Job:
+    permissions.require(actor, "manage", lesson)
+    if lesson.status != "failed":
+        raise Conflict("Only a lesson whose processing failed can be retried.")
+    if not lesson.original_key or not media_store().exists(lesson.original_key):
+        raise Conflict("The uploaded file is no longer there; upload the video again.", code="no_original")
+    lesson.status, lesson.error = "processing", None
+    job = enqueue("lesson.ingest", owner_id=lesson.owner_id, lesson_id=lesson.id)
+    lesson.job_id = job.id
+    db.session.commit()
+    return job
+
+
+# --- sharing ------------------------------------------------------------------------------------
+
+def list_shares(actor: User, lesson: Lesson) -> list[LessonShare]:
+    permissions.require(actor, "manage", lesson)
+    return sorted(lesson.shares, key=lambda s: s.user.name.lower())
+
+
+def share(actor: User, lesson: Lesson, user_id: int, role: str) -> LessonShare:
+    permissions.require(actor, "manage", lesson)
+    if role not in SHARE_ROLES:
+        raise InvalidInput("role is viewer or commenter.", fields={"role": ["Must be viewer or commenter."]})
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise InvalidInput("No such person to share with.", fields={"user_id": ["No such person."]})
+    if user.id == lesson.owner_id:
+        raise InvalidInput("You own this lesson already.")
+    existing = db.session.execute(select(LessonShare).where(
+        LessonShare.lesson_id == lesson.id, LessonShare.user_id == user.id)).scalar_one_or_none()
+    if existing is None:
+        existing = LessonShare(lesson_id=lesson.id, user_id=user.id, role=role)
+        db.session.add(existing)
+    else:
+        existing.role = role
+    db.session.commit()
+    return existing
+
+
+def unshare(actor: User, lesson: Lesson, user_id: int) -> None:
+    permissions.require(actor, "manage", lesson)
+    existing = db.session.execute(select(LessonShare).where(
+        LessonShare.lesson_id == lesson.id, LessonShare.user_id == user_id)).scalar_one_or_none()
+    if existing is None:
+        raise NotFound("This lesson is not shared with that person.")
+    db.session.delete(existing)
+    db.session.commit()
+
+
+def get_job(actor: User, job_id: int) -> Job:
+    job = db.session.get(Job, job_id)
+    if job is None:
+        raise NotFound("No such job.")
+    if job.owner_id == actor.id:
+        return job
+    if job.lesson_id is not None:
+        lesson = db.session.get(Lesson, job.lesson_id)
+        if lesson is not None and permissions.can(actor, "view", lesson):
+            return job
+    raise NotFound("No such job.")
+
+
+def require_ready(lesson: Lesson) -> None:
+    if lesson.status != "ready":
+        raise Conflict("The lesson's video is not ready yet." if lesson.status == "processing"
+                       else "The lesson has no playable video.", code="not_ready")
+
+
+def forbid_unless_owner(actor: User, lesson: Lesson) -> None:
+    if lesson.owner_id != actor.id:
+        raise Forbidden("Only the lesson's owner can do that.")

@@ -1,0 +1,71 @@
+"""The ingest job: from an uploaded original to a web rendition, poster, thumbnails and waveform."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import current_app
+
+from obsapp.extensions import db
+from obsapp.jobs.queue import task
+from obsapp.lessons import services
+from obsapp.lessons.models import Lesson
+from obsapp.storage import media_store
+
+log = logging.getLogger(__name__)
+DERIVED_FILES = ("poster.jpg", "thumbnails.vtt", "waveform.json")
+
+
+def _ingest_failed(job, message: str) -> None:
+    lesson = db.session.get(Lesson, job.lesson_id) if job.lesson_id else None
+    if lesson is not None and lesson.job_id == job.id:
+        lesson.status, lesson.error = "failed", message
+
+
+@task("lesson.ingest", max_attempts=2, on_failure=_ingest_failed)
+def ingest_lesson(ctx, lesson_id: int) -> dict | None:
+    from obsapp.media.ingest import ingest
+
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None or lesson.job_id != ctx.job_id:
+        return {"skipped": "the lesson was deleted or has newer work"}
+    store = media_store()
+    source = store.path(services.original_key(lesson))
+    if not source.is_file():
+        from obsapp.media import MediaError
+
+        raise MediaError("The upload is incomplete: the uploaded file is missing. Upload the video again.",
+                         code="missing_original")
+    config = current_app.config
+    with store.temp_dir(f"ingest-{lesson_id}-") as work:
+        out = work / "out"
+        result = ingest(source, out, progress=ctx.progress, max_height=config["MAX_RENDITION_HEIGHT"],
+                        timeout_s=config["FFMPEG_TIMEOUT_S"])
+        ctx.check_stop()
+        db.session.refresh(lesson)
+        if lesson.job_id != ctx.job_id:
+            return {"skipped": "the lesson has newer work"}
+        # Replace the previous outputs (a retry) only now that the new ones are complete.
+        store.delete_prefix(services.derived_key(lesson))
+        store.put_file(services.rendition_key(lesson), out / "video.mp4")
+        for path in sorted(out.iterdir()):
+            if path.name != "video.mp4":
+                store.put_file(services.derived_key(lesson, path.name), path)
+
+    lesson.duration_ms = result.duration_ms
+    lesson.width, lesson.height = result.width, result.height
+    lesson.fps = f"{result.fps.numerator}/{result.fps.denominator}" if result.fps else None
+    lesson.has_audio = result.has_audio
+    lesson.video_codec, lesson.audio_codec = "h264", ("aac" if result.has_audio else None)
+    lesson.rendition_mode = result.mode
+    lesson.source_sha256 = result.sha256
+    lesson.source_info = json.loads(json.dumps(result.source_summary, default=str))
+    lesson.media_size_bytes = store.size(services.rendition_key(lesson))
+    lesson.status, lesson.error = "ready", None
+    lesson.media_version = (lesson.media_version or 0) + 1
+    if not config["KEEP_ORIGINALS"]:
+        store.delete(services.original_key(lesson))
+        lesson.original_key = None
+    db.session.commit()
+    return {"mode": result.mode, "duration_ms": result.duration_ms}

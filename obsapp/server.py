@@ -1,0 +1,56 @@
+"""``obsapp serve``: gunicorn with one process and many threads (so WebSockets can be carried too),
+with the embedded job worker running inside that process."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+log = logging.getLogger(__name__)
+
+
+class ObsappServer(BaseApplication):
+    def __init__(self, app: Flask, options: dict):
+        self.application = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return self.application
+
+
+def serve(app: Flask, *, host: str, port: int, threads: int, run_jobs: bool = True) -> None:
+    from obsapp.extensions import db
+    from obsapp.jobs import worker as job_worker
+
+    def post_worker_init(_worker):
+        with app.app_context():
+            db.engine.dispose(close=False)  # never share the parent's connections with the forked worker
+        if run_jobs:
+            job_worker.start_embedded(app)
+        log.info("obsapp serving on http://%s:%s", host, port)
+
+    def worker_exit(_server, _worker):
+        job_worker.stop_embedded()
+
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": 1,  # in-process jobs and WebSocket state live in this one process
+        "worker_class": "gthread",
+        "threads": threads,
+        "timeout": 120,
+        "graceful_timeout": 20,
+        "keepalive": 5,
+        "accesslog": "-",
+        "errorlog": "-",
+        "post_worker_init": post_worker_init,
+        "worker_exit": worker_exit,
+        "forwarded_allow_ips": "127.0.0.1" if app.config["TRUST_PROXY"] else "",
+    }
+    ObsappServer(app, options).run()

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install the Debian/Ubuntu packages obsapp needs, when they are missing.
+# Usage: scripts/ensure-system-deps.sh base|browser
+# Uses apt-get as root, or sudo when it needs no password; otherwise names the packages to install.
+set -euo pipefail
+
+want=()
+case "${1:-base}" in
+  base)
+    command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || want+=(ffmpeg)
+    python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || want+=(python3-venv)
+    ;;
+  browser)
+    command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || want+=(chromium)
+    fc-list 2>/dev/null | grep -qi dejavu || want+=(fonts-dejavu-core)
+    ;;
+  *) echo "usage: $0 base|browser" >&2; exit 2 ;;
+esac
+
+[ ${#want[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+  apt=(apt-get)
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  apt=(sudo apt-get)
+else
+  echo "obsapp needs these system packages: ${want[*]}" >&2
+  echo "Install them with:  sudo apt-get install ${want[*]}" >&2
+  exit 1
+fi
+echo "Installing system packages: ${want[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${apt[@]}" update -qq
+"${apt[@]}" install -y -qq --no-install-recommends "${want[@]}" >/dev/null

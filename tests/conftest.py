@@ -1,0 +1,330 @@
+"""Shared fixtures: the app on a fresh database per test run (rows cleared after every test), factories,
+API clients, sample videos made with ffmpeg, a real `obsapp serve` and Playwright on Debian's chromium."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from obsapp import create_app
+from obsapp.extensions import db, limiter
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+CHROMIUM = os.environ.get("OBSAPP_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+PASSWORD = "pw-12345678"
+_counter = itertools.count(1)
+
+
+# --- the app and its database ---------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    base = tmp_path_factory.mktemp("obsapp")
+    app = create_app({
+        "INSTANCE_PATH": str(base / "instance"),
+        "ENV": "testing",
+        "TESTING": True,
+        "DATABASE_URL": os.environ.get("OBSAPP_TEST_DATABASE_URL") or f"sqlite:///{base / 'test.db'}",
+        "MEDIA_ROOT": str(base / "media"),
+        # Argon2id still, with cheap parameters so hundreds of accounts are quick to make.
+        "ARGON2_PARAMS": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
+        "JOB_WORKERS": 1,
+    })
+    from obsapp import setup
+
+    with app.app_context():
+        setup.initialise(app)
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _isolated(request, app):
+    """Each test starts with empty tables, an empty media store and fresh rate limits."""
+    ctx = app.app_context()
+    ctx.push()
+    yield
+    db.session.rollback()
+    db.session.remove()
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+    limiter.reset()
+    media_root = Path(app.config["MEDIA_ROOT"])
+    for area in ("originals", "renditions", "derived", "tmp"):
+        shutil.rmtree(media_root / area, ignore_errors=True)
+    from obsapp.storage import MediaStore
+
+    MediaStore(media_root).ensure_layout()
+    ctx.pop()
+
+
+# --- factories ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+def make_user():
+    from obsapp.accounts import services
+
+    def make(email: str | None = None, name: str | None = None, *, password: str = PASSWORD, admin: bool = False,
+             active: bool = True):
+        n = next(_counter)
+        user = services.create_user(None, email=email or f"user{n}@school.test", name=name or f"Teacher {n}",
+                                    password=password, is_admin=admin)
+        if not active:
+            services.update_user(None, user, active=False)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_mentorship():
+    from obsapp.accounts import services
+
+    def make(mentor, mentee):
+        return services.create_mentorship(None, mentor, mentee)
+
+    return make
+
+
+@pytest.fixture
+def make_lesson():
+    """A lesson row (no media) in any state, for permission and listing tests."""
+    from obsapp.lessons.models import Lesson
+
+    def make(owner, title: str = "A lesson", status: str = "awaiting_upload", **fields):
+        lesson = Lesson(owner_id=owner.id, title=title, status=status, **fields)
+        db.session.add(lesson)
+        db.session.commit()
+        return lesson
+
+    return make
+
+
+@pytest.fixture
+def share():
+    from obsapp.lessons.models import LessonShare
+
+    def make(lesson, user, role="viewer"):
+        row = LessonShare(lesson_id=lesson.id, user_id=user.id, role=role)
+        db.session.add(row)
+        db.session.commit()
+        return row
+
+    return make
+
+
+# --- clients -----------------------------------------------------------------------------------------
+
+class ApiClient:
+    """Flask test client that calls the API as a user with a bearer token."""
+
+    def __init__(self, app, token: str | None):
+        self.client = app.test_client()
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def request(self, method: str, path: str, **kwargs):
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def patch(self, path, **kw):
+        return self.request("PATCH", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def head(self, path, **kw):
+        return self.request("HEAD", path, **kw)
+
+
+@pytest.fixture
+def api_as(app):
+    """api_as(user) -> ApiClient with a fresh token for that user; api_as(None) is anonymous."""
+    from obsapp.accounts import services
+
+    def make(user):
+        token = services.create_token(None, user, "tests")[1] if user is not None else None
+        return ApiClient(app, token)
+
+    return make
+
+
+def csrf_token_of(client) -> str:
+    html = client.get("/login", follow_redirects=True).get_data(as_text=True)
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def browser_client(app):
+    """A cookie-session client signed in through the HTML form (CSRF and all)."""
+
+    def make(user, password: str = PASSWORD):
+        client = app.test_client()
+        token = csrf_token_of(client)
+        response = client.post("/login", data={"email": user.email, "password": password, "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        client.csrf = csrf_token_of(client)
+        return client
+
+    return make
+
+
+# --- sample media ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def media_samples(tmp_path_factory):
+    from tests.media_samples import generate_samples
+
+    return generate_samples(tmp_path_factory.mktemp("samples"))
+
+
+# --- a real server and a real browser -------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    env: dict
+    admin_token: str
+    process: subprocess.Popen
+
+    def cli(self, *args: str) -> str:
+        result = subprocess.run([str(VENV_BIN / "obsapp"), *args], env=self.env, capture_output=True, text=True,
+                                timeout=120, check=True)
+        return result.stdout.strip()
+
+    def api(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token or self.admin_token}", **kwargs.pop("headers", {})}
+        return requests.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
+
+    def make_user(self, email: str | None = None, name: str | None = None, password: str = PASSWORD,
+                  admin: bool = False) -> dict:
+        n = next(_counter)
+        email = email or f"person{n}-{time.time_ns() % 10**8}@school.test"
+        response = self.api("POST", "/api/v1/users", json={"email": email, "name": name or f"Person {n}",
+                                                            "password": password, "is_admin": admin})
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def token_for(self, email: str) -> str:
+        return self.cli("tokens", "create", email)
+
+    def mentor(self, mentor_email: str, mentee_email: str) -> None:
+        self.cli("mentorships", "create", mentor_email, mentee_email)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    base = tmp_path_factory.mktemp("live")
+    port = _free_port()
+    env = {**os.environ, "OBSAPP_INSTANCE_PATH": str(base / "instance"), "OBSAPP_MEDIA_ROOT": str(base / "media"),
+           "OBSAPP_DATABASE_URL": f"sqlite:///{base / 'live.db'}", "OBSAPP_JOB_WORKERS": "1",
+           "OBSAPP_LOG_LEVEL": "WARNING"}
+    obsapp = str(VENV_BIN / "obsapp")
+    subprocess.run([obsapp, "init"], env=env, check=True, capture_output=True, timeout=120)
+    subprocess.run([obsapp, "users", "create", "root@school.test", "--name", "Root Admin", "--password", PASSWORD,
+                    "--admin"], env=env, check=True, capture_output=True, timeout=60)
+    token = subprocess.run([obsapp, "tokens", "create", "root@school.test"], env=env, check=True,
+                           capture_output=True, text=True, timeout=60).stdout.strip()
+    log = (base / "server.log").open("w")
+    process = subprocess.Popen([obsapp, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                break
+        except requests.RequestException:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        raise RuntimeError("obsapp serve did not start:\n" + (base / "server.log").read_text())
+    server = LiveServer(url=url, env=env, admin_token=token, process=process)
+    yield server
+    process.terminate()
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make test` (it installs Debian's chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required",
+            "--mute-audio"])
+        yield browser
+        browser.close()
+
+
+def _track_errors(page):
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    return page
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = _track_errors(context.new_page())
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def new_page(browser):
+    """new_page() -> another signed-out page in its own browser context (a second person)."""
+    contexts = []
+
+    def make():
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        page = _track_errors(context.new_page())
+        page.set_default_timeout(15000)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def sign_in():
+    def do(page, live_server, email: str, password: str = PASSWORD):
+        page.goto(live_server.url + "/login")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(live_server.url + "/")
+
+    return do
