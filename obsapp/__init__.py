@@ -76,7 +76,9 @@ def create_app(config: dict | None = None) -> Flask:
     _register_platform_routes(app)
 
     from obsapp import cli
+    from obsapp.jobs import queue
 
+    queue.load_tasks()
     cli.init_app(app)
     return app
 

@@ -25,6 +25,10 @@ class ObsError(Exception):
         self.headers = headers or {}
 
 
+class BadRequest(ObsError):
+    status, code, default_message = 400, "bad_request", "The request could not be understood."
+
+
 class InvalidInput(ObsError):
     status, code, default_message = 422, "invalid_input", "Some of the data sent is not valid."
 

@@ -328,3 +328,28 @@ def sign_in():
         page.wait_for_url(live_server.url + "/")
 
     return do
+
+
+# --- running jobs in the test process -------------------------------------------------------------------
+
+@pytest.fixture
+def run_jobs(app):
+    """run_jobs() runs every queued job to its end in this thread (the real task code), returns how many."""
+    import threading
+
+    from obsapp.jobs import queue
+    from obsapp.jobs.worker import claim_next, run_job
+
+    queue.load_tasks()
+
+    def run(limit: int = 20) -> int:
+        count = 0
+        while count < limit:
+            job_id = claim_next("tests:0")
+            if job_id is None:
+                return count
+            run_job(app, job_id, "tests:0", threading.Event())
+            count += 1
+        return count
+
+    return run

@@ -80,7 +80,7 @@ def _simple_upload_limit():
     if request.endpoint == "lessons_api.upload_video":
         limit = current_app.config["MAX_UPLOAD_BYTES"]
         if request.content_length is not None and request.content_length > limit + 1024 * 1024:
-            raise TooLarge(f"The file is larger than the upload limit of {limit / 1e9:.2f} GB.")
+            raise TooLarge(services.too_large_message(request.content_length, limit))
         request.max_content_length = limit + 1024 * 1024
 
 

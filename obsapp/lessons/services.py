@@ -35,6 +35,20 @@ def derived_key(lesson: Lesson, name: str = "") -> str:
     return f"derived/{lesson.media_prefix}" + (f"/{name}" if name else "")
 
 
+def human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"
+
+
+def too_large_message(length: int | None, limit: int) -> str:
+    size = f" ({human_bytes(length)})" if length else ""
+    return f"The file{size} is larger than the upload limit of {human_bytes(limit)}."
+
+
 def _clean(data: dict) -> dict:
     out = {}
     for key in EDITABLE:
@@ -135,12 +149,12 @@ def check_upload_allowed(actor: User, lesson: Lesson, length: int) -> None:
         raise Conflict("This lesson already has its video.", code="already_uploaded")
     limit = current_app.config["MAX_UPLOAD_BYTES"]
     if length > limit:
-        raise TooLarge(f"The file is {length / 1e9:.2f} GB; the largest upload allowed is {limit / 1e9:.2f} GB.")
+        raise TooLarge(too_large_message(length, limit))
     if length <= 0:
         raise InvalidInput("The file is empty (0 bytes). Choose the lesson's video file.", code="empty_file")
     quota = current_app.config["USER_QUOTA_BYTES"]
     if quota and storage_used(actor.id) + length > quota:
-        raise TooLarge(f"This upload would exceed your storage quota of {quota / 1e9:.1f} GB. "
+        raise TooLarge(f"This upload would exceed your storage quota of {human_bytes(quota)}. "
                        "Delete lessons you no longer need, or ask an administrator.", code="quota_exceeded")
 
 

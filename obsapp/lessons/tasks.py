@@ -40,7 +40,7 @@ def ingest_lesson(ctx, lesson_id: int) -> dict | None:
     config = current_app.config
     with store.temp_dir(f"ingest-{lesson_id}-") as work:
         out = work / "out"
-        result = ingest(source, out, progress=ctx.progress, max_height=config["MAX_RENDITION_HEIGHT"],
+        result = ingest(source, out, progress=ctx.progress, cancel=ctx.stop, max_height=config["MAX_RENDITION_HEIGHT"],
                         timeout_s=config["FFMPEG_TIMEOUT_S"])
         ctx.check_stop()
         db.session.refresh(lesson)
@@ -57,7 +57,7 @@ def ingest_lesson(ctx, lesson_id: int) -> dict | None:
     lesson.width, lesson.height = result.width, result.height
     lesson.fps = f"{result.fps.numerator}/{result.fps.denominator}" if result.fps else None
     lesson.has_audio = result.has_audio
-    lesson.video_codec, lesson.audio_codec = "h264", ("aac" if result.has_audio else None)
+    lesson.video_codec, lesson.audio_codec = result.video_codec, result.audio_codec
     lesson.rendition_mode = result.mode
     lesson.source_sha256 = result.sha256
     lesson.source_info = json.loads(json.dumps(result.source_summary, default=str))

@@ -24,7 +24,7 @@ from flask import current_app, request, url_for
 from sqlalchemy import select, update
 
 from obsapp.accounts.models import User, utcnow
-from obsapp.errors import Conflict, Gone, InvalidInput, NotFound, ObsError, TooLarge, UnsupportedMedia
+from obsapp.errors import BadRequest, Conflict, Gone, NotFound, ObsError, TooLarge, UnsupportedMedia
 from obsapp.extensions import db
 from obsapp.lessons import services
 from obsapp.lessons.models import Lesson, Upload
@@ -69,10 +69,10 @@ def _int_header(name: str, required: bool = True) -> int | None:
     raw = request.headers.get(name)
     if raw is None:
         if required:
-            raise InvalidInput(f"The {name} header is required.", code="missing_header")
+            raise BadRequest(f"The {name} header is required.", code="missing_header")
         return None
     if not raw.isdigit():
-        raise InvalidInput(f"The {name} header must be a non-negative whole number.", code="bad_header")
+        raise BadRequest(f"The {name} header must be a non-negative whole number.", code="bad_header")
     return int(raw)
 
 
@@ -87,11 +87,11 @@ def parse_metadata(raw: str | None) -> dict[str, str]:
             continue
         key, _, value = pair.partition(" ")
         if not key or " " in value.strip():
-            raise InvalidInput("Upload-Metadata is not a list of 'key base64value' pairs.", code="bad_metadata")
+            raise BadRequest("Upload-Metadata is not a list of 'key base64value' pairs.", code="bad_metadata")
         try:
             metadata[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8", "replace") if value else ""
         except (binascii.Error, ValueError) as exc:
-            raise InvalidInput(f"Upload-Metadata value for {key!r} is not base64.", code="bad_metadata") from exc
+            raise BadRequest(f"Upload-Metadata value for {key!r} is not base64.", code="bad_metadata") from exc
     return metadata
 
 
@@ -123,7 +123,7 @@ def create(actor: User, lesson: Lesson) -> tuple[Upload, dict[str, str]]:
     """POST to a lesson's upload_url. Returns the upload and the response headers."""
     require_tus_version()
     if request.headers.get("Upload-Defer-Length"):
-        raise InvalidInput("Deferred upload length is not supported; send Upload-Length.", code="defer_length")
+        raise BadRequest("Deferred upload length is not supported; send Upload-Length.", code="defer_length")
     length = _int_header("Upload-Length")
     services.check_upload_allowed(actor, lesson, length)
     metadata = parse_metadata(request.headers.get("Upload-Metadata"))
@@ -164,12 +164,12 @@ def _checksum() -> tuple[str, bytes] | None:
         return None
     algorithm, _, value = raw.strip().partition(" ")
     if algorithm not in CHECKSUM_ALGORITHMS:
-        raise InvalidInput(f"Checksum algorithm {algorithm!r} is not supported (use sha1, md5 or sha256).",
+        raise BadRequest(f"Checksum algorithm {algorithm!r} is not supported (use sha1, md5 or sha256).",
                            code="checksum_algorithm")
     try:
         return algorithm, base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise InvalidInput("Upload-Checksum is not base64.", code="bad_checksum") from exc
+        raise BadRequest("Upload-Checksum is not base64.", code="bad_checksum") from exc
 
 
 def write_chunk(actor: User, upload_id: str, expected_offset: int | None = None) -> Upload:
@@ -268,7 +268,7 @@ def simple_upload(actor: User, lesson: Lesson) -> Lesson:
     permissions_checked = services.get_lesson(actor, lesson.id, "manage")
     file = request.files.get("file")
     if file is None or not file.filename and not getattr(file.stream, "name", None):
-        raise InvalidInput("Send the video as a multipart form field named 'file'.", fields={"file": ["Required."]})
+        raise BadRequest("Send the video as a multipart form field named 'file'.", fields={"file": ["Required."]})
     source = Path(getattr(file.stream, "name", ""))
     if not source.is_file():  # a tiny part kept in memory by the parser: write it out
         source = media_store().tmp_root / f"form-{secrets.token_hex(8)}"
