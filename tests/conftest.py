@@ -217,7 +217,8 @@ class LiveServer:
 
     def api(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
         headers = {"Authorization": f"Bearer {token or self.admin_token}", **kwargs.pop("headers", {})}
-        return requests.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
+        url = path if path.startswith("http") else self.url + path
+        return requests.request(method, url, headers=headers, timeout=kwargs.pop("timeout", 30), **kwargs)
 
     def make_user(self, email: str | None = None, name: str | None = None, password: str = PASSWORD,
                   admin: bool = False) -> dict:

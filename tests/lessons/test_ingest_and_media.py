@@ -51,6 +51,9 @@ def ffprobe(path):
     ("rotated_90_mov", 240, 320, True, None),
     ("vfr_mp4", 320, 240, True, "encode"),
     ("no_audio_mp4", 320, 240, False, "remux"),
+    ("h264_mkv", 320, 240, True, "remux_audio"),
+    ("odd_dims_mp4", 320, 240, True, "encode"),
+    ("lying_duration_mp4", 320, 240, True, None),  # the header claims 60 s; the lesson says ~3 s
 ])
 def test_upload_becomes_a_playable_lesson(api, run_jobs, media_samples, sample, width, height, has_audio, mode):
     lesson_id, response = upload(api, media_samples[sample])
@@ -96,6 +99,19 @@ def test_media_urls_serve_the_outputs(api, run_jobs, media_samples):
     assert all(0 <= p <= 1 for p in waveform["peaks"]) and max(waveform["peaks"]) > 0.1
 
 
+def test_x_accel_redirect_hands_bytes_to_nginx(app, api, run_jobs, media_samples):
+    lesson_id, _ = upload(api, media_samples["h264_aac_mp4"])
+    run_jobs()
+    url = api.get(f"/api/v1/lessons/{lesson_id}").json["media"]["video_url"]
+    app.config["X_ACCEL_REDIRECT_PREFIX"] = "/protected-media/"
+    try:
+        response = api.get(url)
+    finally:
+        app.config["X_ACCEL_REDIRECT_PREFIX"] = ""
+    assert response.headers["X-Accel-Redirect"] == f"/protected-media/renditions/lessons/{lesson_id}/video.mp4"
+    assert response.data == b"" and response.mimetype == "video/mp4"
+
+
 def test_range_if_range_and_etag(api, run_jobs, media_samples):
     lesson_id, _ = upload(api, media_samples["h264_aac_mp4"])
     run_jobs()
@@ -126,8 +142,9 @@ def test_media_and_frames_follow_permissions(api, api_as, make_user, run_jobs, m
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int]:
-    from obsapp.media.frames import jpeg_size
     import tempfile
+
+    from obsapp.media.frames import jpeg_size
 
     with tempfile.NamedTemporaryFile(suffix=".jpg") as handle:
         handle.write(data)
