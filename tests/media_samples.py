@@ -15,6 +15,7 @@ How the awkward ones are made:
 * ``lying_duration_mp4`` - a normal 3 s faststart MP4 whose movie header
   (``mvhd``) duration is patched to claim 60 s; the sample tables still
   describe 3 s, so a remux writes the true duration.
+* ``hdr_hevc_mp4`` - 10-bit HEVC tagged PQ/BT.2020, like a phone's HDR video.
 * ``huge_dims_mp4`` - a single 16384x16 H.264 frame (4 KB), over 8192 wide.
 * ``counter_mp4`` - each frame shows its number in binary as eight vertical
   bars (dark = 0, bright = 1), so any grab can be matched to its frame;
@@ -38,8 +39,9 @@ VIDEO = f"testsrc2=s=320x240:r=30:d={DUR}"
 TONE = f"sine=f=440:sample_rate=48000:d={DUR}"
 X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "60"]
 X264_444 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv444p"]
-X265 = ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-pix_fmt", "yuv420p"]
-X265 += ["-tag:v", "hvc1"]
+X265_ANY = ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-tag:v", "hvc1"]
+X265 = [*X265_ANY, "-pix_fmt", "yuv420p"]
+HDR_TAGS = ["-color_trc", "smpte2084", "-color_primaries", "bt2020", "-colorspace", "bt2020nc"]
 VP9 = ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "300k"]
 AAC = ["-c:a", "aac", "-b:a", "96k"]
 
@@ -99,6 +101,10 @@ def _build_steps(d: Path) -> dict[str, tuple[str, Callable[[Path], None]]]:
         "h264_aac_mp4": ("h264_aac.mp4", lambda p: _av(p, *X264, *AAC, "-movflags", "+faststart")),
         "h264_aac_moov_end_mp4": ("h264_aac_moov_end.mp4", _moov_end),
         "hevc_aac_mp4": ("hevc_aac.mp4", lambda p: _av(p, *X265, *AAC)),
+        "hdr_hevc_mp4": (
+            "hdr_hevc.mp4",
+            lambda p: _av(p, *X265_ANY, "-pix_fmt", "yuv420p10le", *HDR_TAGS, *AAC),
+        ),
         "vp9_opus_webm": ("vp9_opus.webm", lambda p: _av(p, *VP9, "-c:a", "libopus", "-b:a", "64k")),
         "h264_mkv": ("h264_ac3.mkv", lambda p: _av(p, *X264, "-c:a", "ac3", "-b:a", "128k")),
         "mpeg4_mp3_avi": (
@@ -168,7 +174,7 @@ if __name__ == "__main__":  # pragma: no cover - manual use
 # -- helpers for inspecting what the code under test wrote ---------------------
 
 GOOD = [
-    "h264_aac_mp4", "h264_aac_moov_end_mp4", "hevc_aac_mp4", "vp9_opus_webm", "h264_mkv",
+    "h264_aac_mp4", "h264_aac_moov_end_mp4", "hevc_aac_mp4", "hdr_hevc_mp4", "vp9_opus_webm", "h264_mkv",
     "mpeg4_mp3_avi", "rotated_90_mov", "vfr_mp4", "no_audio_mp4", "silent_audio_mp4", "counter_mp4",
     "odd_dims_mp4", "lying_duration_mp4",
 ]  # fmt: skip

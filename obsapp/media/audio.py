@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .probe import probe
-from .run import ffmpeg_cmd, run
+from .run import Cancel, ffmpeg_cmd, ffmpeg_input, run
 
 __all__ = ["SAMPLE_RATE", "Waveform", "waveform_peaks"]
 
@@ -62,7 +61,7 @@ def waveform_peaks(
     duration_ms: int | None = None,
     has_audio: bool | None = None,
     timeout_s: float | None = None,
-    cancel: threading.Event | None = None,
+    cancel: Cancel | None = None,
 ) -> Waveform:
     """Peak level per 1/``peaks_per_second`` s of the first audio stream.
 
@@ -84,7 +83,7 @@ def waveform_peaks(
 
     acc = _PeakAccumulator(SAMPLE_RATE // peaks_per_second)
     argv = ffmpeg_cmd(
-        "-i", src, "-map", "0:a:0", "-vn", "-sn", "-dn",
+        *ffmpeg_input(src), "-map", "0:a:0", "-vn", "-sn", "-dn",
         "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le", "-c:a", "pcm_s16le", "pipe:1",
     )  # fmt: skip
     limit = timeout_s or 120.0 + (duration_ms or 3_600_000) / 1000.0

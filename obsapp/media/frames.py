@@ -7,13 +7,12 @@ import math
 import os
 import secrets
 import struct
-import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 from .probe import MediaInfo, probe
-from .run import MediaError, ffmpeg_cmd, ffprobe_bin, run
+from .run import Cancel, MediaError, ffmpeg_cmd, ffmpeg_input, ffprobe_bin, run, safe_input
 from .transcode import RenditionResult
 
 __all__ = [
@@ -63,7 +62,7 @@ def _last_frame_ms(src: Path, timeout_s: float) -> float | None:
     """Start of the last video frame, from the packets (slow-ish: reads the whole file)."""
     argv = [
         ffprobe_bin(), "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time",
-        "-of", "csv=p=0", os.fspath(src),
+        "-of", "csv=p=0", *safe_input(src),
     ]  # fmt: skip
     times = []
     for line in run(argv, timeout_s=timeout_s).stdout.decode("ascii", "replace").split():
@@ -75,9 +74,9 @@ def _last_frame_ms(src: Path, timeout_s: float) -> float | None:
 def _grab(src: Path, out: Path, before: list[str], vf: list[str], after: list[str], timeout_s, cancel):
     out.unlink(missing_ok=True)
     argv = ffmpeg_cmd(
-        *before, "-i", src, "-map", "0:v:0", "-an", "-sn", "-dn",
+        *before, *ffmpeg_input(src), "-map", "0:v:0", "-an", "-sn", "-dn",
         *(["-vf", ",".join(vf)] if vf else []), *after,
-        "-q:v", JPEG_Q, "-pix_fmt", "yuvj420p", "-update", "1", "-f", "image2", out,
+        "-q:v", JPEG_Q, "-pix_fmt", "yuvj420p", "-update", "1", "-f", "image2", os.path.abspath(out),
     )  # fmt: skip
     run(argv, timeout_s=timeout_s, cancel=cancel)
     return out.exists() and out.stat().st_size > 0
@@ -92,7 +91,7 @@ def frame_at(
     duration_ms: int | None = None,
     fps: Fraction | None = None,
     timeout_s: float = 30.0,
-    cancel: threading.Event | None = None,
+    cancel: Cancel | None = None,
 ) -> Path:
     """Write the frame on screen at ``t_ms`` (the last frame starting at or before it) as a JPEG.
 
@@ -141,7 +140,7 @@ def poster(
     info: MediaInfo | RenditionResult,
     *,
     timeout_s: float = 60.0,
-    cancel: threading.Event | None = None,
+    cancel: Cancel | None = None,
 ) -> Path:
     """The poster frame: at 10 % of the video or 5 s, whichever is earlier; at most 1280 px wide."""
     if isinstance(info, MediaInfo):
@@ -201,7 +200,7 @@ def thumbnail_sprite(
     keyframe_interval_s: float | None = None,
     display_size: tuple[int, int] | None = None,
     timeout_s: float | None = None,
-    cancel: threading.Event | None = None,
+    cancel: Cancel | None = None,
 ) -> SpriteResult:
     """Seek-bar previews: ``sprite-N.jpg`` grids of 10x10 tiles plus ``thumbnails.vtt``.
 
@@ -240,9 +239,9 @@ def thumbnail_sprite(
         ]
         argv = ffmpeg_cmd(
             *(["-skip_frame", "nokey"] if keyframes_only else []),
-            "-i", src, "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", ",".join(filters),
+            *ffmpeg_input(src), "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", ",".join(filters),
             "-q:v", "5", "-pix_fmt", "yuvj420p", "-start_number", "0", "-f", "image2",
-            stage / "sprite-%d.jpg",
+            os.path.abspath(stage / "sprite-%d.jpg"),
         )  # fmt: skip
         limit = timeout_s or 120.0 + duration_ms / 1000.0
         run(argv, timeout_s=limit, cancel=cancel)

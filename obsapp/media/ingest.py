@@ -19,7 +19,7 @@ from pathlib import Path
 from .audio import waveform_peaks
 from .frames import poster, thumbnail_sprite
 from .probe import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIZE, MediaInfo, probe
-from .run import MediaError
+from .run import Cancel, MediaError
 from .transcode import make_rendition, plan_rendition
 
 __all__ = ["VIDEO_NAME", "IngestResult", "ingest", "sha256_file"]
@@ -82,7 +82,7 @@ class IngestResult:
 class _Stop:
     """Set by us on failure, or by the caller's ``cancel`` event."""
 
-    def __init__(self, outer: threading.Event | None) -> None:
+    def __init__(self, outer: Cancel | None) -> None:
         self.outer = outer
         self.inner = threading.Event()
 
@@ -105,7 +105,7 @@ def ingest(
     out_dir: str | os.PathLike[str],
     *,
     progress: Callable[[float], None] | None = None,
-    cancel: threading.Event | None = None,
+    cancel: Cancel | None = None,
     max_height: int = 1080,
     max_size: tuple[int, int] = DEFAULT_MAX_SIZE,
     max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -115,7 +115,7 @@ def ingest(
     """Turn an upload into ``video.mp4``, ``poster.jpg``, ``thumbnails.vtt`` +
     ``sprite-N.jpg`` and ``waveform.json`` inside ``out_dir``.
 
-    Raises :class:`MediaError` for unusable input, a timeout (``timeout_s`` is
+    Raises :class:`MediaError` for unusable input, storage errors (``io_error``), a timeout (``timeout_s`` is
     the budget for the whole run; by default each step gets a limit scaled to
     the video length) or cancellation (``cancel.set()`` from another thread).
     On failure nothing of this run is left in ``out_dir``.  ``progress`` gets
@@ -188,13 +188,19 @@ def ingest(
         names = [POSTER_NAME, VTT_NAME, WAVEFORM_NAME, *(p.name for p in sprite.images)]
         files = _commit(stage, out_dir, names)
         report(1.0)
-    except BaseException:
+    except BaseException as exc:
         stop.inner.set()
         pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(stage, ignore_errors=True)
         if created_dir:
             with contextlib.suppress(OSError):
                 out_dir.rmdir()
+        if isinstance(exc, OSError):  # disk full, permissions...: still a MediaError for the job
+            raise MediaError(
+                "The video could not be processed because of a storage problem on the server.",
+                code="io_error",
+                stderr=str(exc),
+            ) from exc
         raise
     pool.shutdown(wait=True)
     shutil.rmtree(stage, ignore_errors=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from .run import MediaError, ffprobe_bin, ffprobe_json, run
+from .run import MediaError, ffprobe_bin, ffprobe_json, run, safe_input
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -30,13 +30,13 @@ NO_VIDEO = "This file has audio but no video."
 TRUNCATED_MOOV = "The upload is incomplete: the file ends before its index (moov) was written."
 TRUNCATED_DATA = "The upload is incomplete: the file ends before all of its video data."
 
-IMAGE_FORMATS = {"image2", "gif", "apng", "webp"}
 IMAGE_CODECS = {
     "png", "apng", "mjpeg", "jpegls", "bmp", "gif", "webp", "tiff", "jpeg2000", "ppm", "pgm", "pgmyuv",
     "pbm", "pam", "targa", "qoi", "jpegxl", "pcx", "sgi", "sunrast", "xbm", "xwd", "dpx", "exr", "hdr",
     "photocd", "psd", "ljpeg",
 }  # fmt: skip
 TEXT_FORMATS = {"tty", "bin", "xbin", "adf", "idf", "srt", "ass", "webvtt", "subviewer", "microdvd"}
+HDR_TRANSFERS = {"smpte2084", "arib-std-b67"}
 MP4_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"uuid", b"styp", b"junk"}
 
 
@@ -56,6 +56,8 @@ class VideoInfo:
     keyframe_interval_s: float | None  # largest keyframe gap seen in the first minute
     interlaced: bool
     sample_aspect_ratio: Fraction
+    color_transfer: str | None = None
+    hdr: bool = False  # PQ or HLG transfer: needs tone mapping for SDR screens
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,7 @@ def _keyframe_interval(path: Path, index: int, timeout_s: float) -> float | None
     argv = [
         ffprobe_bin(), "-hide_banner", "-v", "error", "-select_streams", str(index),
         "-read_intervals", f"%+{KEYFRAME_SCAN_S}", "-show_entries", "packet=pts_time,dts_time,flags",
-        "-of", "csv=p=0", os.fspath(path),
+        "-of", "csv=p=0", *safe_input(path),
     ]  # fmt: skip
     try:
         out = run(argv, timeout_s=timeout_s).stdout.decode("ascii", "replace")
@@ -231,7 +233,8 @@ def probe(
         durations.append(_num(audios[0].get("duration")))
     known = [d for d in durations if d is not None and d > 0]
     duration_ms = round(max(known) * 1000) if known else None
-    is_image = format_name in IMAGE_FORMATS or format_name.endswith("_pipe")
+    # image2 / png_pipe / jpeg_pipe ...: a picture; a one-frame GIF or MJPEG is a picture too.
+    is_image = format_name == "image2" or format_name.endswith("_pipe")
     single_frame = duration_ms is None or (frames is not None and frames <= 1)
     is_image = is_image or (codec in IMAGE_CODECS and single_frame)
     if is_image and not audios:
@@ -243,8 +246,8 @@ def probe(
         raise MediaError(NOT_MEDIA, code="not_media")
     _check_size(width, height, max_size, max_pixels)
     if "mp4" in format_name or "mov" in format_name:
-        _, overrun = mp4_top_level_boxes(path)
-        if overrun:
+        boxes, overrun = mp4_top_level_boxes(path)
+        if overrun and boxes[-1][0] in MP4_BOXES:  # a real box cut short, not trailing junk
             raise MediaError(TRUNCATED_DATA, code="truncated")
 
     rotation = _rotation(v)
@@ -273,6 +276,8 @@ def probe(
         keyframe_interval_s=kf,
         interlaced=interlaced,
         sample_aspect_ratio=sar,
+        color_transfer=v.get("color_transfer"),
+        hdr=v.get("color_transfer") in HDR_TRANSFERS,
     )
     audio = None
     if audios:

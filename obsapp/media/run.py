@@ -20,22 +20,39 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 __all__ = [
+    "Cancel",
     "CompletedRun",
     "MediaError",
     "ffmpeg_bin",
     "ffmpeg_cmd",
     "ffprobe_bin",
+    "ffmpeg_input",
     "ffprobe_json",
     "kill_all",
     "live_pids",
     "run",
+    "safe_input",
 ]
 
+# Inputs are opened as local files only, by container demuxers that cannot
+# pull in other files or URLs: an HLS/concat/DASH "video" could otherwise make
+# ffmpeg read other lessons' files or fetch from the network.
+SAFE_DEMUXERS = (
+    "mov,matroska,avi,mpegts,mpeg,flv,asf,ogg,mxf,dv,mp3,aac,wav,flac,gif,"
+    "png_pipe,jpeg_pipe,webp_pipe,bmp_pipe,tiff_pipe"
+)
 STDERR_TAIL_CHARS = 4000
 _KILL_GRACE_S = 2.0
 _CHUNK = 64 * 1024
+
+
+class Cancel(Protocol):
+    """Anything with ``is_set()``, such as a :class:`threading.Event`."""
+
+    def is_set(self) -> bool: ...
 
 
 class MediaError(Exception):
@@ -71,6 +88,18 @@ def ffmpeg_bin() -> str:
 
 def ffprobe_bin() -> str:
     return os.environ.get("OBSAPP_FFPROBE") or "ffprobe"
+
+
+def safe_input(path: str | os.PathLike[str]) -> list[str]:
+    """Options that open ``path`` as a plain local file with a whitelisted demuxer (ends with the path)."""
+    # An absolute path can neither look like an option nor like a protocol ("concat:...").
+    return ["-protocol_whitelist", "file", "-format_whitelist", SAFE_DEMUXERS, os.path.abspath(path)]
+
+
+def ffmpeg_input(path: str | os.PathLike[str]) -> list[str]:
+    """``-i path`` for ffmpeg, restricted like :func:`safe_input`."""
+    *options, target = safe_input(path)
+    return [*options, "-i", target]
 
 
 def ffmpeg_cmd(*args: str | os.PathLike[str]) -> list[str]:
@@ -148,7 +177,7 @@ def run(
     timeout_s: float,
     progress: Callable[[float], None] | None = None,
     duration_ms: int | None = None,
-    cancel: threading.Event | None = None,
+    cancel: Cancel | None = None,
     on_stdout: Callable[[bytes], None] | None = None,
 ) -> CompletedRun:
     """Run ``argv`` and return its output, or raise :class:`MediaError`.
@@ -178,7 +207,6 @@ def run(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            bufsize=0,
         )
     except OSError as exc:
         raise MediaError(
@@ -221,7 +249,7 @@ def run(
                         last = value
                         progress(value)
         else:
-            while chunk := stdout.read(_CHUNK):
+            while chunk := stdout.read1(_CHUNK):
                 if on_stdout is not None:
                     on_stdout(chunk)
                 else:
@@ -271,7 +299,7 @@ def ffprobe_json(path: str | os.PathLike[str], timeout_s: float = 30.0, *extra: 
     """``ffprobe -show_format -show_streams`` (plus ``extra`` options) as a dict."""
     argv = [ffprobe_bin(), "-hide_banner", "-v", "error", "-print_format", "json"]
     argv += list(extra) or ["-show_format", "-show_streams"]
-    argv.append(os.fspath(Path(path)))
+    argv += safe_input(Path(path))
     done = run(argv, timeout_s=timeout_s)
     try:
         return json.loads(done.stdout.decode("utf-8", "replace") or "{}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -17,7 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from .probe import MediaInfo, probe
-from .run import MediaError, ffmpeg_cmd, run
+from .run import Cancel, MediaError, ffmpeg_cmd, ffmpeg_input, run
 
 __all__ = ["KEYFRAME_INTERVAL_S", "Plan", "RenditionResult", "make_rendition", "plan_rendition"]
 
@@ -28,6 +27,11 @@ MAX_FPS = Fraction(60)
 COPYABLE_PROFILES = {"High", "Main", "Baseline", "Constrained Baseline"}
 # Containers whose H.264 timestamps survive a stream copy into MP4.
 COPYABLE_FORMATS = ("mov", "mp4", "matroska", "webm", "mpegts")
+# HDR (PQ/HLG, BT.2020) to SDR BT.709, as phones record by default.
+TONEMAP = [
+    "zscale=t=linear:npl=100", "format=gbrpf32le", "zscale=p=bt709", "tonemap=hable:desat=0",
+    "zscale=t=bt709:m=bt709:r=tv",
+]  # fmt: skip
 STANDARD_RATES = [
     Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30),
     Fraction(50), Fraction(60000, 1001), Fraction(60), Fraction(15), Fraction(12), Fraction(10),
@@ -44,6 +48,7 @@ class Plan:
     fps: Fraction | None  # constant output rate when encoding, None when copying
     audio: str  # "copy" | "aac" | "none"
     deinterlace: bool = False
+    tonemap: bool = False  # HDR (PQ/HLG) to SDR BT.709
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,8 @@ def plan_rendition(info: MediaInfo, *, max_height: int = 1080) -> Plan:
         reasons.append("variable frame rate")
     if v.interlaced:
         reasons.append("interlaced")
+    if v.hdr:
+        reasons.append("HDR")
     if not any(name in info.format_name.split(",") for name in COPYABLE_FORMATS):
         reasons.append(f"container {info.format_name}")
     if reasons:
@@ -121,6 +128,7 @@ def plan_rendition(info: MediaInfo, *, max_height: int = 1080) -> Plan:
             fps=output_fps(info),
             audio="aac" if info.has_audio else "none",
             deinterlace=v.interlaced,
+            tonemap=v.hdr,
         )
     audio = "none" if info.audio is None else "copy" if info.audio.codec == "aac" else "aac"
     return Plan(
@@ -139,7 +147,7 @@ def _fraction_arg(value: Fraction) -> str:
 
 def build_args(src: Path, tmp: Path, info: MediaInfo, plan: Plan, *, preset: str, crf: int) -> list[str]:
     """The ffmpeg argument list for ``plan`` (written to ``tmp``)."""
-    args: list[str] = ["-i", os.fspath(src), "-map", f"0:{info.video.index}"]
+    args: list[str] = [*ffmpeg_input(src), "-map", f"0:{info.video.index}"]
     if plan.audio != "none" and info.audio is not None:
         args += ["-map", f"0:{info.audio.index}"]
     # No subtitles/data/attachments, and no container metadata (phones store GPS there).
@@ -147,6 +155,8 @@ def build_args(src: Path, tmp: Path, info: MediaInfo, plan: Plan, *, preset: str
     if plan.mode == "encode":
         fps = plan.fps or Fraction(30)
         filters = ["bwdif=mode=send_frame"] if plan.deinterlace else []
+        if plan.tonemap:
+            filters += TONEMAP
         # ffmpeg has already turned a rotated input upright before these filters.
         filters += [f"scale={plan.width}:{plan.height}", "setsar=1", "format=yuv420p"]
         args += [
@@ -164,7 +174,7 @@ def build_args(src: Path, tmp: Path, info: MediaInfo, plan: Plan, *, preset: str
         args += ["-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "48000"]
     else:
         args += ["-an"]
-    args += ["-movflags", "+faststart", "-f", "mp4", os.fspath(tmp)]
+    args += ["-movflags", "+faststart", "-f", "mp4", os.path.abspath(tmp)]
     return ffmpeg_cmd(*args)
 
 
@@ -180,7 +190,7 @@ def make_rendition(
     plan: Plan,
     *,
     progress: Callable[[float], None] | None = None,
-    cancel: threading.Event | None = None,
+    cancel: Cancel | None = None,
     timeout_s: float | None = None,
     preset: str = "veryfast",
     crf: int = 23,

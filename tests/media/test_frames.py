@@ -166,3 +166,10 @@ def test_sprite_interval_rule():
 def test_vtt_timestamp():
     assert vtt_timestamp(0) == "00:00:00.000"
     assert vtt_timestamp(3_723_004) == "01:02:03.004"
+
+
+def test_output_names_that_look_like_options(media_samples, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    frame_at(media_samples["counter_mp4"], 0, "-y.jpg")
+    assert image_size(tmp_path / "-y.jpg") == (320, 240)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["-y.jpg"]

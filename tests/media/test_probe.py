@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from fractions import Fraction
 
 import pytest
@@ -15,6 +16,7 @@ EXPECTED = {
     "h264_aac_mp4": ("h264", (320, 240), Fraction(30), "aac"),
     "h264_aac_moov_end_mp4": ("h264", (320, 240), Fraction(30), "aac"),
     "hevc_aac_mp4": ("hevc", (320, 240), Fraction(30), "aac"),
+    "hdr_hevc_mp4": ("hevc", (320, 240), Fraction(30), "aac"),
     "vp9_opus_webm": ("vp9", (320, 240), Fraction(30), "opus"),
     "h264_mkv": ("h264", (320, 240), Fraction(30), "ac3"),
     "mpeg4_mp3_avi": ("mpeg4", (320, 240), Fraction(30), "mp3"),
@@ -131,3 +133,48 @@ def test_random_bytes_and_garbage_after_header(media_samples, tmp_path):
     with pytest.raises(MediaError) as info:
         probe(header_only)
     assert info.value.code == "truncated"
+
+
+def test_other_still_images_and_animations(tmp_path):
+    def make(name, *args):
+        path = tmp_path / name
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=64x48:r=5:d=1", *args, str(path)],
+            check=True, timeout=60,
+        )
+        return path
+
+    for still in (make("a.jpg", "-frames:v", "1"), make("b.gif", "-frames:v", "1"), make("c.webp", "-frames:v", "1")):
+        with pytest.raises(MediaError) as info:
+            probe(still)
+        assert info.value.code == "not_media" and "still image" in info.value.message
+    animated = probe(make("d.gif"))
+    assert animated.video.codec == "gif" and not animated.has_audio
+
+
+def test_trailing_junk_is_not_truncation(media_samples, tmp_path):
+    padded = tmp_path / "padded.mp4"
+    padded.write_bytes(media_samples["h264_aac_mp4"].read_bytes() + b"\x7f\xff\xff\xff\xde\xad\xbe\xef" + b"\0" * 100)
+    assert probe(padded).video.codec == "h264"
+
+
+def test_playlists_cannot_pull_in_other_files(media_samples, tmp_path):
+    # An HLS playlist named .mp4 pointing at someone else's video must not be read.
+    other = media_samples["h264_aac_mp4"]
+    evil = tmp_path / "lesson.mp4"
+    evil.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXTINF:3.0,\n{other}\n#EXT-X-ENDLIST\n")
+    with pytest.raises(MediaError) as info:
+        probe(evil)
+    assert info.value.code == "not_media"
+    concat = tmp_path / "list.mp4"
+    concat.write_text(f"ffconcat version 1.0\nfile '{other}'\n")
+    with pytest.raises(MediaError) as info:
+        probe(concat)
+    assert info.value.code == "not_media"
+
+
+def test_awkward_file_names(media_samples, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("-i.mp4", "concat:x.mp4", "a b'c.mp4"):
+        (tmp_path / name).write_bytes(media_samples["h264_aac_mp4"].read_bytes())
+        assert probe(name).video.codec == "h264"

@@ -14,7 +14,7 @@ from obsapp.media.transcode import output_fps
 
 from .conftest import GOOD, decode_gray, ffprobe, top_level_boxes, video_packets
 
-ENCODED = ["hevc_aac_mp4", "vp9_opus_webm", "mpeg4_mp3_avi", "vfr_mp4", "odd_dims_mp4"]
+ENCODED = ["hevc_aac_mp4", "hdr_hevc_mp4", "vp9_opus_webm", "mpeg4_mp3_avi", "vfr_mp4", "odd_dims_mp4"]
 EXPECTED_MODE = {name: "remux" for name in GOOD} | {name: "encode" for name in ENCODED}
 EXPECTED_MODE["h264_mkv"] = "remux_audio"
 
@@ -162,3 +162,28 @@ def test_progress_reaches_one(media_samples, tmp_path):
     plan = plan_rendition(info)
     make_rendition(media_samples["vp9_opus_webm"], tmp_path / "p.mp4", info, plan, progress=seen.append)
     assert seen[-1] == 1.0 and seen == sorted(seen)
+
+
+def test_refused_stream_copy_falls_back_to_encoding(tmp_path):
+    # PCM audio cannot go into MP4: a (wrong) remux plan must still give a rendition.
+    src = tmp_path / "pcm.mkv"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=160x120:r=25:d=2", "-f", "lavfi", "-i",
+         "sine=d=2", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "pcm_s16le",
+         str(src)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    info = probe(src)
+    wrong = replace(plan_rendition(info), mode="remux", audio="copy")
+    result = make_rendition(src, tmp_path / "out.mp4", info, wrong)
+    assert result.mode == "encode"
+    assert (result.video_codec, result.audio_codec, result.width, result.height) == ("h264", "aac", 160, 120)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4", "pcm.mkv"]
+
+
+def test_hdr_is_tone_mapped_to_sdr(renditions):
+    info, plan, result = renditions["hdr_hevc_mp4"]
+    assert info.video.hdr and info.video.color_transfer == "smpte2084"
+    assert plan.tonemap and "HDR" in plan.reasons
+    stream = ffprobe(result.path, "-select_streams", "v:0", "-show_streams")["streams"][0]
+    assert (stream["pix_fmt"], stream.get("color_transfer")) == ("yuv420p", "bt709")
