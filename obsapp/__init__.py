@@ -13,7 +13,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
 from obsapp.config import SOURCE_ROOT, default_instance_path, load_settings
-from obsapp.extensions import api, csrf, db, limiter, login_manager, migrate
+from obsapp.extensions import api, csrf, db, limiter, login_manager, migrate, socketio
 from obsapp.storage import MediaStore
 
 __version__ = "0.1.0"
@@ -65,6 +65,10 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     api.init_app(app)
+    # Socket.IO (watch together): threads under gunicorn's gthread worker, WebSocket through simple-websocket;
+    # same-origin only (cors_allowed_origins=None); a message queue (Redis) when several processes serve it.
+    socketio.init_app(app, async_mode="threading", message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"] or None,
+                      cors_allowed_origins=None, manage_session=False, async_handlers=False)
     app.extensions["obsapp.media_store"] = MediaStore(app.config["MEDIA_ROOT"])
 
     from obsapp import errors
@@ -74,6 +78,10 @@ def create_app(config: dict | None = None) -> Flask:
     auth.init_app(app)
     _register_blueprints(app)
     _register_platform_routes(app)
+
+    from obsapp.watch import events as watch_events
+
+    watch_events.init_app(app)
 
     from obsapp import cli
     from obsapp.jobs import queue
@@ -89,10 +97,12 @@ def _register_blueprints(app: Flask) -> None:
     from obsapp.lessons.api import blp as lessons_api
     from obsapp.lessons.api import uploads_blp
     from obsapp.lessons.views import bp as lessons_views
+    from obsapp.watch.api import blp as watch_api
+    from obsapp.watch.views import bp as watch_views
 
-    for blueprint in (accounts_views, lessons_views):
+    for blueprint in (accounts_views, lessons_views, watch_views):
         app.register_blueprint(blueprint)
-    for api_blueprint in (accounts_api, lessons_api, uploads_blp):
+    for api_blueprint in (accounts_api, lessons_api, uploads_blp, watch_api):
         api.register_blueprint(api_blueprint)
 
 

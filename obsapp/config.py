@@ -40,7 +40,8 @@ SETTINGS: dict[str, tuple[object, object]] = {
     "TRUST_PROXY": (False, _bool),
     "FORCE_SECURE_COOKIES": (False, _bool),
     "X_ACCEL_REDIRECT_PREFIX": ("", str),
-    "SERVER_THREADS": (32, _int),
+    "SERVER_THREADS": (100, _int),  # an open watch-together socket holds a thread
+    "SOCKETIO_MESSAGE_QUEUE": ("", str),  # e.g. redis://host:6379/0 when several web processes serve Socket.IO
 }
 
 

@@ -4,6 +4,8 @@ with the embedded job worker running inside that process."""
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
@@ -34,6 +36,7 @@ def serve(app: Flask, *, host: str, port: int, threads: int, run_jobs: bool = Tr
             db.engine.dispose(close=False)  # never share the parent's connections with the forked worker
         if run_jobs:
             job_worker.start_embedded(app)
+        _close_sockets_on_term()
         log.info("obsapp serving on http://%s:%s", host, port)
 
     def worker_exit(_server, _worker):
@@ -54,3 +57,19 @@ def serve(app: Flask, *, host: str, port: int, threads: int, run_jobs: bool = Tr
         "forwarded_allow_ips": "127.0.0.1" if app.config["TRUST_PROXY"] else "",
     }
     ObsappServer(app, options).run()
+
+
+def _close_sockets_on_term() -> None:
+    """On SIGTERM the gthread worker waits (up to graceful_timeout) for its requests to finish; an open
+    Socket.IO connection is a request that never does, so close them all first: the worker then stops at
+    once, and browsers reconnect (and rejoin their watch session) to the server that replaces it."""
+    from obsapp.watch.events import disconnect_everyone
+
+    gunicorn_handler = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum, frame):
+        threading.Thread(target=disconnect_everyone, name="close-sockets", daemon=True).start()
+        if callable(gunicorn_handler):
+            gunicorn_handler(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_term)

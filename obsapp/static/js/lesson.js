@@ -138,7 +138,23 @@ function setupDelete() {
   });
 }
 
+function setupWatchTogether() {
+  const button = document.getElementById("watch-button");
+  if (!button) return;
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const session = await api(`/api/v1/lessons/${lesson.id}/watch`, { method: "POST" });
+      window.location.assign(session.join_url);
+    } catch (error) {
+      announce(error.message, "error");
+      button.disabled = false;
+    }
+  });
+}
+
 setupShareDialog(lesson.id);
+setupWatchTogether();
 setupEdit();
 setupDelete();
 update();

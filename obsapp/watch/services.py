@@ -1,0 +1,442 @@
+"""Watch-session rules: who may start and join (anyone who may view the lesson), what each control does to
+the group's playback, the host's lock, flags and notes, and when a session ends. Live state goes through the
+state store; the log goes to the database (one commit per change); participants hear about every change
+through Socket.IO rooms (``watch:<session_id>``), whichever process or request made it."""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+from dataclasses import dataclass, replace
+
+from flask import Flask, current_app, url_for
+from sqlalchemy import select, update
+
+from obsapp.accounts import permissions
+from obsapp.accounts.models import User, utcnow
+from obsapp.errors import Forbidden, Gone, InvalidInput, NotFound
+from obsapp.extensions import db, socketio
+from obsapp.lessons.models import Lesson
+from obsapp.watch.models import WatchEvent, WatchSession
+from obsapp.watch.state import (
+    LiveSession,
+    MemoryStateStore,
+    Participant,
+    Person,
+    Playback,
+    WatchStateStore,
+    now_ms,
+    present_people,
+)
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/watch"
+ACTIONS = ("play", "pause", "seek", "rate")
+MIN_RATE, MAX_RATE = 0.25, 4.0
+MAX_NOTE_CHARS = 5000
+NOT_FOUND = "No such watch session."  # also for sessions of lessons the person may not see
+DEFAULT_EMPTY_GRACE_S = 30  # a session whose last participant left ends after this (time to reconnect)
+DEFAULT_START_GRACE_S = 600  # a session nobody has joined yet ends after this
+
+
+# --- where things live ------------------------------------------------------------------------------------
+
+def state_store(app: Flask | None = None) -> WatchStateStore:
+    app = app or current_app
+    return app.extensions.setdefault("obsapp.watch_state", MemoryStateStore())
+
+
+def session_room(session_id: str) -> str:
+    return f"watch:{session_id}"
+
+
+def person_room(session_id: str, user_id: int) -> str:
+    """Every connection of one person in one session (private annotations go only there)."""
+    return f"watch:{session_id}:user:{user_id}"
+
+
+def _emit(event: str, data: dict, room: str) -> None:
+    socketio.emit(event, data, to=room, namespace=NAMESPACE)
+
+
+# --- payloads -----------------------------------------------------------------------------------------------
+
+def state_payload(live: LiveSession, when_ms: int | None = None) -> dict:
+    """The ``state`` event: the group's playback at server time ``server_time_ms``."""
+    when = now_ms() if when_ms is None else when_ms
+    playback = live.playback
+    position = playback.position_at(when, live.duration_ms)
+    at_end = live.duration_ms is not None and position >= live.duration_ms
+    return {
+        "playing": playback.playing and not at_end, "position_ms": position, "rate": playback.rate,
+        "server_time_ms": when, "seq": playback.seq, "action": playback.action,
+        "by": playback.by.public() if playback.by else None, "locked": live.locked,
+    }
+
+
+def presence_payload(live: LiveSession | None, participants: list[Participant]) -> dict:
+    host_id = live.host_id if live else None
+    return {"users": [{**person.public(), "host": person.id == host_id} for person in present_people(participants)]}
+
+
+def event_payload(event: WatchEvent) -> dict:
+    return {
+        "id": event.id, "kind": event.kind, "at_ms": event.at_ms, "payload": event.payload or {},
+        "user": {"id": event.user.id, "name": event.user.name} if event.user else None,
+        "created_at": event.created_at,
+    }
+
+
+def join_url(session: WatchSession) -> str:
+    return url_for("watch.watch_page", session_id=session.id, _external=True)
+
+
+def session_payload(session: WatchSession, *, with_log: bool = True) -> dict:
+    store = state_store()
+    live = store.get(session.id) if session.active else None
+    participants = store.participants(session.id) if live else []
+    payload = {
+        "session_id": session.id, "lesson_id": session.lesson_id, "join_url": join_url(session),
+        "host": {"id": session.host.id, "name": session.host.name} if session.host else None,
+        "created_at": session.created_at, "ended_at": session.ended_at, "active": session.active,
+        "control_locked": live.locked if live else session.control_locked,
+        "state": state_payload(live) if live else None,
+        "presence": presence_payload(live, participants),
+    }
+    if with_log:
+        payload["log"] = [event_payload(event) for event in session.events]
+    return payload
+
+
+# --- reading ------------------------------------------------------------------------------------------------
+
+def _visible_session(actor: User | None, session_id: object) -> WatchSession:
+    """The session, if ``actor`` may view its lesson; otherwise the same NotFound as for no session at all."""
+    session = None
+    if isinstance(session_id, str) and 0 < len(session_id) <= 64:
+        session = db.session.get(WatchSession, session_id)
+    if session is None or not permissions.can(actor, "view", session.lesson):
+        raise NotFound(NOT_FOUND)
+    _settle(session)
+    return session
+
+
+def get_session(actor: User | None, session_id: object) -> WatchSession:
+    return _visible_session(actor, session_id)
+
+
+def sessions_of_lesson(actor: User, lesson: Lesson):
+    """A query of the lesson's sessions, newest first (the lesson already checked as visible)."""
+    permissions.require(actor, "view", lesson)
+    return (select(WatchSession).where(WatchSession.lesson_id == lesson.id)
+            .order_by(WatchSession.created_at.desc(), WatchSession.id))
+
+
+def _settle(session: WatchSession) -> None:
+    """A session left open by a process that stopped (no live state anywhere) ends once it has been quiet
+    for longer than a session may wait for its first participant."""
+    if not session.active or state_store().get(session.id) is not None:
+        return
+    last = db.session.execute(select(WatchEvent.created_at).where(WatchEvent.session_id == session.id)
+                              .order_by(WatchEvent.id.desc()).limit(1)).scalar_one_or_none()
+    quiet_since = last or session.created_at
+    if (utcnow() - quiet_since).total_seconds() > _grace("WATCH_START_GRACE_S", DEFAULT_START_GRACE_S):
+        _finish(session.id, by=None, reason="abandoned")
+        db.session.refresh(session)
+
+
+# --- starting, joining, leaving -------------------------------------------------------------------------------
+
+def start_session(actor: User, lesson: Lesson) -> WatchSession:
+    """Anyone who may view the lesson may start a session (and is its host)."""
+    permissions.require(actor, "view", lesson)
+    session = WatchSession(id=secrets.token_urlsafe(18), lesson_id=lesson.id, host_id=actor.id, created_at=utcnow())
+    db.session.add(session)
+    db.session.commit()
+    started = now_ms()
+    state_store().open(LiveSession(session_id=session.id, lesson_id=lesson.id, host_id=actor.id,
+                                   duration_ms=lesson.duration_ms, playback=Playback(updated_at_ms=started),
+                                   empty_since_ms=started))
+    _end_later_if_empty(session.id, started, _grace("WATCH_START_GRACE_S", DEFAULT_START_GRACE_S))
+    return session
+
+
+@dataclass(frozen=True)
+class Joined:
+    session: WatchSession
+    live: LiveSession
+    participants: list[Participant]
+    me: Person
+
+
+def join(actor: User, session_id: object, sid: str) -> Joined:
+    """Add connection ``sid`` of ``actor`` to the session; log the person's arrival (once per person)."""
+    session = _visible_session(actor, session_id)
+    if not session.active:
+        raise Gone("This watch session has ended.", code="session_ended")
+    store = state_store()
+    if store.get(session.id) is None:  # the process that held it restarted: carry on, paused where it was
+        store.open(_revived(session))
+    me = Person(actor.id, actor.name)
+    already_here = any(p.user.id == actor.id for p in store.participants(session.id))
+    added = store.add_participant(session.id, Participant(sid=sid, user=me, joined_at_ms=now_ms()))
+    if added is None:  # ended meanwhile
+        raise Gone("This watch session has ended.", code="session_ended")
+    live, participants = added
+    if not already_here:
+        _log(session.id, actor.id, "join", live.playback.position_at(now_ms(), live.duration_ms))
+        db.session.commit()
+    _emit("presence", presence_payload(live, participants), session_room(session.id))
+    return Joined(session, live, participants, me)
+
+
+def _revived(session: WatchSession) -> LiveSession:
+    last_at = db.session.execute(
+        select(WatchEvent.at_ms).where(WatchEvent.session_id == session.id, WatchEvent.at_ms.is_not(None))
+        .order_by(WatchEvent.id.desc()).limit(1)).scalar_one_or_none()
+    return LiveSession(session_id=session.id, lesson_id=session.lesson_id, host_id=session.host_id,
+                       duration_ms=session.lesson.duration_ms, locked=session.control_locked,
+                       playback=Playback(position_ms=last_at or 0, updated_at_ms=now_ms(), action="resume"))
+
+
+def leave(session_id: str, sid: str, *, reason: str = "left") -> list[Participant] | None:
+    """Remove connection ``sid``; when nobody is left, the session ends after the grace period unless
+    someone (re)joins. Returns who is left, or None if ``sid`` was not in the session."""
+    since = now_ms()
+    removed, remaining, live = state_store().remove_participant(session_id, sid, since)
+    if removed is None or live is None:
+        return None if removed is None else remaining
+    position = live.playback.position_at(since, live.duration_ms)
+    if not any(p.user.id == removed.user.id for p in remaining):
+        _log(session_id, removed.user.id, "leave", position, {"reason": reason})
+        if removed.user.id == live.host_id and live.locked and remaining:
+            # nobody could control a locked session without its host: unlock it (the host may lock it again)
+            live = state_store().update(session_id, lambda current: replace(current, locked=False)) or live
+            db.session.execute(update(WatchSession).where(WatchSession.id == session_id).values(control_locked=False))
+            _log(session_id, None, "control_lock", position, {"locked": False, "reason": "host_left"})
+            _emit("lock", {"locked": False, "by": None, "reason": "host_left"}, session_room(session_id))
+        db.session.commit()
+    if not remaining:
+        _end_later_if_empty(session_id, since, _grace("WATCH_EMPTY_GRACE_S", DEFAULT_EMPTY_GRACE_S))
+    _emit("presence", presence_payload(live, remaining), session_room(session_id))
+    return remaining
+
+
+def _grace(name: str, default: float) -> float:
+    return float(current_app.config.get(name, default))
+
+
+def _end_later_if_empty(session_id: str, since_ms: int, delay_s: float) -> None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def check() -> None:
+        socketio.sleep(delay_s)
+        with app.app_context():
+            store = state_store()
+            live = store.get(session_id)
+            if live is None or live.empty_since_ms != since_ms or store.participants(session_id):
+                return
+            try:
+                _finish(session_id, by=None, reason="empty")
+            except Exception:  # a background thread: log, never raise into the void
+                log.exception("Could not end the empty watch session %s", session_id)
+
+    socketio.start_background_task(check)
+
+
+# --- playback -----------------------------------------------------------------------------------------------
+
+def _position(value: object, live: LiveSession, *, required: bool) -> int | None:
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise InvalidInput("position_ms must be a number of milliseconds, 0 or more.",
+                           fields={"position_ms": ["Not a valid position."]})
+    position = round(value)
+    return min(position, live.duration_ms) if live.duration_ms is not None else position
+
+
+def _rate(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not MIN_RATE <= value <= MAX_RATE:
+        raise InvalidInput(f"rate must be a number from {MIN_RATE} to {MAX_RATE}.", fields={"rate": ["Not valid."]})
+    return float(value)
+
+
+def _live(session_id: str) -> LiveSession:
+    live = state_store().get(session_id)
+    if live is None:
+        raise Gone("This watch session has ended.", code="session_ended")
+    return live
+
+
+def _may_control(live: LiveSession, who: Person) -> None:
+    if live.locked and who.id != live.host_id:
+        raise Forbidden("The host has locked the controls.", code="control_locked")
+
+
+def control(session_id: str, who: Person, action: object, position_ms: object = None,
+            rate: object = None) -> LiveSession:
+    """Apply play, pause, seek or rate for everyone; every participant (the sender too) gets the new state."""
+    if action not in ACTIONS:
+        raise InvalidInput("action must be one of play, pause, seek, rate.", fields={"action": ["Not valid."]})
+    snapshot = _live(session_id)
+    position = _position(position_ms, snapshot, required=action == "seek")
+    new_rate = _rate(rate) if action == "rate" or rate is not None else None
+    now = now_ms()
+
+    def change(live: LiveSession) -> LiveSession:
+        _may_control(live, who)
+        playback = live.playback
+        at = position if position is not None else playback.position_at(now, live.duration_ms)
+        playing = {"play": True, "pause": False}.get(str(action), playback.playing)
+        return replace(live, playback=Playback(
+            playing=playing, position_ms=at, rate=new_rate if new_rate is not None else playback.rate,
+            updated_at_ms=now, seq=playback.seq + 1, action=str(action), by=who))
+
+    live = state_store().update(session_id, change)
+    if live is None:
+        raise Gone("This watch session has ended.", code="session_ended")
+    _emit("state", state_payload(live, now), session_room(session_id))
+    return live
+
+
+def flag(session_id: str, who: Person, position_ms: object = None) -> LiveSession:
+    """Pause everyone at ``position_ms`` and ask everyone to open a shared note there."""
+    snapshot = _live(session_id)
+    position = _position(position_ms, snapshot, required=False)
+    now = now_ms()
+
+    def change(live: LiveSession) -> LiveSession:
+        _may_control(live, who)
+        at = position if position is not None else live.playback.position_at(now, live.duration_ms)
+        return replace(live, playback=replace(live.playback, playing=False, position_ms=at, updated_at_ms=now,
+                                              seq=live.playback.seq + 1, action="flag", by=who))
+
+    live = state_store().update(session_id, change)
+    if live is None:
+        raise Gone("This watch session has ended.", code="session_ended")
+    event = _log(session_id, who.id, "flag", live.playback.position_ms)
+    db.session.commit()
+    room = session_room(session_id)
+    _emit("state", state_payload(live, now), room)
+    _emit("flag", {"id": event.id, "by": who.public(), "position_ms": live.playback.position_ms}, room)
+    return live
+
+
+def set_lock(session_id: str, who: Person, locked: object) -> LiveSession:
+    """Host only: when locked, only the host's controls (and flags) are applied."""
+    if not isinstance(locked, bool):
+        raise InvalidInput("locked must be true or false.", fields={"locked": ["Not a boolean."]})
+    live = _live(session_id)
+    if who.id != live.host_id:
+        raise Forbidden("Only the host can lock the controls.", code="not_host")
+    live = state_store().update(session_id, lambda current: replace(current, locked=locked))
+    if live is None:
+        raise Gone("This watch session has ended.", code="session_ended")
+    db.session.execute(update(WatchSession).where(WatchSession.id == session_id).values(control_locked=locked))
+    _log(session_id, who.id, "control_lock", live.playback.position_at(now_ms(), live.duration_ms),
+         {"locked": locked})
+    db.session.commit()
+    _emit("lock", {"locked": locked, "by": who.public()}, session_room(session_id))
+    return live
+
+
+def note(session_id: str, who: Person, position_ms: object, body: object) -> dict:
+    """A note kept in the session's log and shown to everyone (for people who may not annotate the lesson,
+    or before annotations exist); notes made as annotations are logged from the annotation events."""
+    live = _live(session_id)
+    position = _position(position_ms, live, required=True)
+    if not isinstance(body, str) or not body.strip():
+        raise InvalidInput("Write something in the note.", fields={"body": ["Required."]})
+    if len(body) > MAX_NOTE_CHARS:
+        raise InvalidInput(f"A note holds at most {MAX_NOTE_CHARS} characters.", fields={"body": ["Too long."]})
+    event = _log(session_id, who.id, "note", position, {"body": body.strip()})
+    db.session.commit()
+    payload = {"id": event.id, "by": who.public(), "position_ms": position, "body": body.strip()}
+    _emit("note", payload, session_room(session_id))
+    return payload
+
+
+# --- annotations made while watching -------------------------------------------------------------------------
+
+def _author_id(annotation: dict) -> int | None:
+    author = annotation.get("author")
+    value = author.get("id") if isinstance(author, dict) else annotation.get("author_id")
+    return value if isinstance(value, int) else None
+
+
+def forward_annotation(lesson_id: int, event: str, annotation: dict) -> None:
+    """Send an annotation event on ``lesson_id`` to the sessions watching it (a private annotation only to
+    its author) and log new ones made by a participant as the session's notes."""
+    store = state_store()
+    author_id = _author_id(annotation)
+    private = annotation.get("visibility") == "private"
+    message = {"event": event, "annotation": annotation}
+    logged = False
+    for live in store.sessions_of_lesson(lesson_id):
+        if private:
+            if author_id is not None:
+                _emit("annotation", message, person_room(live.session_id, author_id))
+        else:
+            _emit("annotation", message, session_room(live.session_id))
+        if event == "annotation.created" and not private and author_id is not None and any(
+                p.user.id == author_id for p in store.participants(live.session_id)):
+            start = annotation.get("start_ms")
+            _log(live.session_id, author_id, "note", start if isinstance(start, int) else None,
+                 {"annotation_id": annotation.get("id"), "kind": annotation.get("kind")})
+            logged = True
+    if logged:
+        db.session.commit()
+
+
+# --- ending -------------------------------------------------------------------------------------------------
+
+def end_session(actor: User, session_id: object) -> WatchSession:
+    """The host ends the session for everyone (again: no change)."""
+    session = _visible_session(actor, session_id)
+    if session.host_id != actor.id:
+        raise Forbidden("Only the host can end the session.", code="not_host")
+    if session.active:
+        _finish(session.id, by=Person(actor.id, actor.name), reason="host")
+        db.session.refresh(session)
+    return session
+
+
+def _finish(session_id: str, *, by: Person | None, reason: str) -> None:
+    store = state_store()
+    live = store.get(session_id)
+    ended = db.session.execute(update(WatchSession).where(WatchSession.id == session_id,
+                                                          WatchSession.ended_at.is_(None))
+                               .values(ended_at=utcnow()))
+    if ended.rowcount != 1:  # someone else ended it meanwhile
+        db.session.rollback()
+        return
+    position = live.playback.position_at(now_ms(), live.duration_ms) if live else None
+    _log(session_id, by.id if by else None, "end", position, {"reason": reason})
+    db.session.commit()
+    participants = store.participants(session_id)
+    store.discard(session_id)
+    room = session_room(session_id)
+    _emit("ended", {"reason": reason, "by": by.public() if by else None}, room)
+    for person in present_people(participants):
+        socketio.close_room(person_room(session_id, person.id), namespace=NAMESPACE)
+    socketio.close_room(room, namespace=NAMESPACE)
+
+
+def _log(session_id: str, user_id: int | None, kind: str, at_ms: int | None, payload: dict | None = None):
+    event = WatchEvent(session_id=session_id, user_id=user_id, kind=kind, at_ms=at_ms, payload=payload,
+                       created_at=utcnow())
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def annotations_available() -> dict:
+    """What the watch page can use: the annotations API (notes become annotations) and live annotation events."""
+    import re
+
+    pattern = re.compile(r"^/api/v1/lessons/<[^>]+>/annotations$")
+    api = any(pattern.match(rule.rule) and "POST" in (rule.methods or ()) for rule in current_app.url_map.iter_rules())
+    return {"api": api, "live": bool(current_app.extensions.get("obsapp.watch_annotations"))}
