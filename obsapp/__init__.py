@@ -94,15 +94,17 @@ def create_app(config: dict | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from obsapp.accounts.api import blp as accounts_api
     from obsapp.accounts.views import bp as accounts_views
+    from obsapp.clips.api import blp as clips_api
+    from obsapp.clips.views import bp as clips_views
     from obsapp.lessons.api import blp as lessons_api
     from obsapp.lessons.api import uploads_blp
     from obsapp.lessons.views import bp as lessons_views
     from obsapp.watch.api import blp as watch_api
     from obsapp.watch.views import bp as watch_views
 
-    for blueprint in (accounts_views, lessons_views, watch_views):
+    for blueprint in (accounts_views, lessons_views, watch_views, clips_views):
         app.register_blueprint(blueprint)
-    for api_blueprint in (accounts_api, lessons_api, uploads_blp, watch_api):
+    for api_blueprint in (accounts_api, lessons_api, uploads_blp, watch_api, clips_api):
         api.register_blueprint(api_blueprint)
 
 

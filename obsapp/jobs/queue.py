@@ -67,4 +67,5 @@ def _forget_jobs(session: Session) -> None:
 
 def load_tasks() -> None:
     """Import every module that registers tasks (an explicit list, like the blueprints)."""
+    import obsapp.clips.tasks  # noqa: F401
     import obsapp.lessons.tasks  # noqa: F401

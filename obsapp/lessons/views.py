@@ -15,7 +15,15 @@ bp = Blueprint("lessons", __name__, template_folder="templates")
 @login_required
 def dashboard():
     lists = services.dashboard(current_user)
-    return render_template("lessons/dashboard.html", **lists)
+    return render_template("lessons/dashboard.html", feedback=_feedback_for(current_user), **lists)
+
+
+def _feedback_for(user) -> list[dict]:
+    """The dashboard's "Feedback for me": clips and reels sent to ``user``, unread first."""
+    from obsapp.clips import services as clips
+    from obsapp.clips.serialize import feedback_payload
+
+    return [feedback_payload(row, user) for row in clips.inbox(user, limit=30)]
 
 
 @bp.route("/lessons/new")

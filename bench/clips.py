@@ -1,0 +1,155 @@
+"""Benchmark clips and reels against bare ffmpeg doing the same job, in the same run.
+
+    .venv/bin/python bench/clips.py [--minutes 45] [--repeat 3] [--blur-seconds 10]
+
+Input: the 720p30 H.264/AAC lesson of bench/ingest.py (generated once into bench/.cache/ by its
+generator), remuxed with +faststart exactly as ingest() makes a lesson's rendition (also cached).
+
+(a) fast clip: 30 s at minute 30 (scaled down with --minutes), ``cut_fast`` vs
+    ``ffmpeg -ss S -i rendition -t 30 -c copy`` (target: under 0.5 s).
+(b) frame-accurate clip, same span: ``cut_accurate`` (smart cut) vs the same bare fast cut
+    (target: within 2x of it); also with the audio re-encoded, and a full re-encode for scale.
+(c) reel of 5 accurate clips: ``concat_reel`` vs ``ffmpeg -f concat -i list -c copy`` (target: within 1.3x).
+(d) face blurring: ``blur_faces`` on a 720p clip of a real face (scikit-image's astronaut), in x realtime,
+    and the share of frames where OpenCV's stock Haar check still finds a face (target 0).
+Each side runs --repeat times, alternating which goes first; the best run of each is compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from ingest import CACHE, FF, make_long, warm  # noqa: E402
+
+from obsapp.media import clips  # noqa: E402
+
+CLIP_S = 30
+
+
+def rendition_of(lesson: Path) -> Path:
+    """The lesson as ingest() serves it: H.264/AAC remuxed with its moov first."""
+    out = lesson.with_name(lesson.stem + "-rendition.mp4")
+    if not out.exists():
+        print(f"  remuxing {lesson.name} with +faststart (as ingest does) ...", flush=True)
+        tmp = out.with_suffix(".part.mp4")
+        subprocess.run([*FF, "-i", str(lesson), "-map", "0:v:0", "-map", "0:a:0", "-c", "copy",
+                        "-movflags", "+faststart", str(tmp)], check=True)
+        tmp.replace(out)
+    return out
+
+
+def timed(fn) -> float:
+    started = time.monotonic()
+    fn()
+    return time.monotonic() - started
+
+
+def compare(name: str, ours, bare, repeat: int) -> tuple[float, float]:
+    mine, theirs = [], []
+    for i in range(repeat):
+        pair = [(mine, ours), (theirs, bare)]
+        for runs, fn in pair if i % 2 == 0 else reversed(pair):
+            runs.append(timed(fn))
+    print(f"  {name}: obsapp {', '.join(f'{t:.3f}' for t in mine)} s; bare {', '.join(f'{t:.3f}' for t in theirs)} s")
+    return min(mine), min(theirs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=45.0, help="length of the lesson (the clip is at 2/3)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per side; the best is compared")
+    parser.add_argument("--blur-seconds", type=float, default=10.0, help="length of the face clip (0 = skip)")
+    args = parser.parse_args()
+
+    version = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout.split()[2]
+    print(f"ffmpeg: {version}, cores: {os.cpu_count()}")
+    print("preparing inputs (cached in bench/.cache/) ...", flush=True)
+    x264_clip = ["-c:v", "libx264", "-preset", "ultrafast", "-b:v", "2500k", "-g", "60", "-keyint_min", "60",
+                 "-sc_threshold", "0", "-pix_fmt", "yuv420p"]  # fmt: skip
+    source = rendition_of(make_long("h264-720p", args.minutes, "1280x720", x264_clip))
+    warm(source)
+    work = CACHE / "clip-runs"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    duration_s = args.minutes * 60
+    start_s = min(30 * 60, duration_s * 2 / 3) + 0.123  # not on a keyframe
+    start_ms, end_ms = round(start_s * 1000), round((start_s + CLIP_S) * 1000)
+    print(f"lesson: {source.name}, {source.stat().st_size / 1e6:.0f} MB; clip {start_ms} - {end_ms} ms\n")
+    rows = []
+
+    def bare_fast() -> None:
+        subprocess.run([*FF, "-ss", f"{start_s:.3f}", "-i", str(source), "-t", str(CLIP_S), "-c", "copy",
+                        str(work / "bare-fast.mp4")], check=True)
+
+    ours, bare = compare("(a) fast clip", lambda: clips.cut_fast(source, work / "fast.mp4", start_ms, end_ms),
+                         bare_fast, args.repeat)
+    rows.append(("(a) fast clip, 30 s at min 30", ours, bare, "< 0.5 s"))
+
+    result = clips.cut_accurate(source, work / "accurate.mp4", start_ms, end_ms)
+    print(f"  (b) smart cut: mode={result.mode}, {result.frames} frames of which {result.copied_frames} copied"
+          f"{'' if result.reason is None else ', ' + result.reason}")
+    ours, bare = compare("(b) accurate clip", lambda: clips.cut_accurate(source, work / "accurate.mp4", start_ms,
+                                                                         end_ms), bare_fast, args.repeat)
+    rows.append(("(b) accurate clip (smart cut)", ours, bare, "within 2x"))
+    ours_enc, _ = compare("(b) accurate, audio re-encoded",
+                          lambda: clips.cut_accurate(source, work / "accurate-aac.mp4", start_ms, end_ms,
+                                                     audio="encode"), bare_fast, 1)
+    rows.append(("(b') accurate, audio re-encoded", ours_enc, bare, ""))
+    full = timed(lambda: clips.cut_accurate(source, work / "full.mp4", start_ms, end_ms, smart=False))
+    rows.append(("(b'') accurate by full re-encode", full, bare, "for scale"))
+
+    spans = [(start_s - 600 * k, 6.0) for k in range(5)]
+    parts = []
+    for n, (at, length) in enumerate(spans):
+        at = max(0.5, at % max(1.0, duration_s - length - 1))
+        parts.append(clips.cut_accurate(source, work / f"part{n}.mp4", round(at * 1000),
+                                        round((at + length) * 1000)).path)
+    listing = work / "parts.txt"
+    listing.write_text("".join(f"file '{p.name}'\n" for p in parts))
+
+    def bare_reel() -> None:
+        subprocess.run([*FF, "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy",
+                        str(work / "bare-reel.mp4")], check=True)
+
+    titles = [f"Moment {n + 1}" for n in range(len(parts))]
+    ours, bare = compare("(c) reel of 5", lambda: clips.concat_reel(parts, work / "reel.mp4", titles),
+                         bare_reel, args.repeat)
+    rows.append(("(c) reel of 5 clips (copy, chapters)", ours, bare, "within 1.3x"))
+
+    if args.blur_seconds > 0:
+        try:
+            from obsapp.media.privacy import blur_faces
+            from tests.clips.faces import face_video, frames_with_faces
+        except ImportError as exc:  # scikit-image is a test dependency
+            print(f"  (d) skipped: {exc}")
+        else:
+            faces = face_video(CACHE / f"faces-720p-{args.blur_seconds:g}s.mp4", size="1280x720",
+                               seconds=args.blur_seconds)
+            before, total = frames_with_faces(faces)
+            blurred = blur_faces(faces, work / "blurred.mp4")
+            after, _ = frames_with_faces(blurred.path)
+            print(f"  (d) blur_faces ({blurred.detector}): {blurred.elapsed_s:.1f} s for {args.blur_seconds:g} s of "
+                  f"720p30 = {blurred.x_realtime:.2f}x realtime; frames with a detectable face: before "
+                  f"{before}/{total}, after {after}/{total}")
+            rows.append((f"(d) blur faces, {args.blur_seconds:g} s 720p", blurred.elapsed_s, None,
+                         f"{blurred.x_realtime:.2f}x realtime, faces left {after}/{total}"))
+
+    print(f"\n{'what':40} {'obsapp':>9} {'bare ffmpeg':>12} {'ratio':>7}  target")
+    for name, mine, theirs, target in rows:
+        ratio = f"{mine / theirs:.2f}x" if theirs else ""
+        bare_text = f"{theirs:.3f} s" if theirs else ""
+        print(f"{name:40} {mine:8.3f}s {bare_text:>12} {ratio:>7}  {target}")
+
+
+if __name__ == "__main__":
+    main()

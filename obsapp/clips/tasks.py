@@ -1,0 +1,121 @@
+"""The clip and reel jobs: from a lesson rendition (or clips) to finished media in the store."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+
+from obsapp.clips import services
+from obsapp.clips.media import clip_key, reel_key
+from obsapp.clips.models import Clip, Reel
+from obsapp.extensions import db
+from obsapp.jobs.queue import task
+from obsapp.lessons.services import rendition_key
+from obsapp.storage import media_store
+
+log = logging.getLogger(__name__)
+
+
+def _clip_failed(job, message: str) -> None:
+    clip = db.session.get(Clip, (job.args or {}).get("clip_id"))
+    if clip is not None and clip.job_id == job.id:
+        clip.status, clip.error = "failed", message
+
+
+def _reel_failed(job, message: str) -> None:
+    reel = db.session.get(Reel, (job.args or {}).get("reel_id"))
+    if reel is not None and reel.job_id == job.id:
+        reel.status, reel.error = "failed", message
+
+
+def caption_cues(clip: Clip):
+    from obsapp.media.clips import Caption
+
+    if not clip.captions:
+        return []
+    text = clip.comment or clip.title
+    return [Caption(text=text, heading=services.heading_of(clip.kind, clip.criteria))]
+
+
+@task("clip.render", max_attempts=2, on_failure=_clip_failed)
+def render_clip(ctx, clip_id: int, lesson_id: int | None = None) -> dict | None:
+    from obsapp.media import MediaError
+    from obsapp.media.clips import cut_accurate, cut_fast, thumbnail, write_webvtt
+    from obsapp.media.privacy import blur_faces
+
+    clip = db.session.get(Clip, clip_id)
+    if clip is None or clip.job_id != ctx.job_id:
+        return {"skipped": "the clip was deleted or has newer work"}
+    store = media_store()
+    source = store.path(rendition_key(clip.lesson))
+    if clip.lesson.status != "ready" or not source.is_file():
+        raise MediaError("The lesson's video is not available; try again when the lesson is ready.",
+                         code="no_rendition")
+    cues = caption_cues(clip)
+    timeout = current_app.config["FFMPEG_TIMEOUT_S"]
+    with store.temp_dir(f"clip-{clip.id}-") as work:
+        video = work / "video.mp4"
+        if clip.blur_faces:  # encoded anyway, so always frame-accurate
+            result = blur_faces(source, video, start_ms=clip.start_ms, end_ms=clip.end_ms, captions=cues,
+                                progress=lambda f: ctx.progress(0.95 * f), cancel=ctx.stop, timeout_s=timeout)
+            mode, start, duration = "blur", result.start_ms, result.duration_ms
+        elif clip.accurate:
+            result = cut_accurate(source, video, clip.start_ms, clip.end_ms, captions=cues,
+                                  progress=lambda f: ctx.progress(0.95 * f), cancel=ctx.stop, timeout_s=timeout)
+            mode, start, duration = result.mode, result.start_ms, result.duration_ms
+        else:
+            result = cut_fast(source, video, clip.start_ms, clip.end_ms, captions=cues, cancel=ctx.stop)
+            mode, start, duration = result.mode, result.start_ms, result.duration_ms
+        ctx.check_stop()
+        thumbnail(video, work / "thumbnail.jpg", t_ms=max(0, clip.start_ms - start))
+        if cues:
+            write_webvtt(cues, work / "captions.vtt", duration)
+        db.session.refresh(clip)
+        if clip.job_id != ctx.job_id:
+            return {"skipped": "the clip has newer work"}
+        store.delete_prefix(clip.media_prefix)
+        for name in ("thumbnail.jpg", "captions.vtt", "video.mp4"):  # the video last: its presence = complete
+            if (work / name).is_file():
+                store.put_file(clip_key(clip, name), work / name)
+    clip.mode, clip.media_start_ms, clip.duration_ms = mode, start, duration
+    clip.size_bytes = store.size(clip_key(clip, "video.mp4"))
+    clip.status, clip.error = "ready", None
+    clip.media_version = (clip.media_version or 0) + 1
+    db.session.commit()
+    return {"mode": mode, "duration_ms": duration}
+
+
+@task("reel.render", max_attempts=2, on_failure=_reel_failed)
+def render_reel(ctx, reel_id: int) -> dict | None:
+    from obsapp.media import MediaError
+    from obsapp.media.clips import concat_reel, thumbnail
+
+    reel = db.session.get(Reel, reel_id)
+    if reel is None or reel.job_id != ctx.job_id:
+        return {"skipped": "the reel was deleted or has newer work"}
+    store = media_store()
+    clips = [item.clip for item in reel.items]
+    if len(clips) != reel.clip_count or any(clip.status != "ready" for clip in clips):
+        raise MediaError("A clip of this reel is no longer available.", code="clip_missing")
+    paths = [store.path(clip_key(clip, "video.mp4")) for clip in clips]
+    with store.temp_dir(f"reel-{reel.id}-") as work:
+        video = work / "video.mp4"
+        result = concat_reel(paths, video, [clip.title for clip in clips], progress=lambda f: ctx.progress(0.95 * f),
+                             cancel=ctx.stop, timeout_s=current_app.config["FFMPEG_TIMEOUT_S"])
+        ctx.check_stop()
+        thumbnail(video, work / "thumbnail.jpg")
+        db.session.refresh(reel)
+        if reel.job_id != ctx.job_id:
+            return {"skipped": "the reel has newer work"}
+        store.delete_prefix(reel.media_prefix)
+        store.put_file(reel_key(reel, "thumbnail.jpg"), work / "thumbnail.jpg")
+        store.put_file(reel_key(reel, "video.mp4"), video)
+    reel.chapters = [{"title": c.title, "start_ms": c.start_ms, "end_ms": c.end_ms, "clip_id": clip.id}
+                     for c, clip in zip(result.chapters, clips, strict=True)]
+    reel.mode, reel.duration_ms = result.mode, result.duration_ms
+    reel.size_bytes = store.size(reel_key(reel, "video.mp4"))
+    reel.status, reel.error = "ready", None
+    reel.media_version = (reel.media_version or 0) + 1
+    db.session.commit()
+    return {"mode": result.mode, "duration_ms": result.duration_ms}

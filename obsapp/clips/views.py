@@ -1,0 +1,38 @@
+"""HTML pages: a clip's player page and a reel's."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+
+from obsapp.clips import services
+from obsapp.clips.serialize import clip_payload, reel_payload
+
+bp = Blueprint("clips", __name__, template_folder="templates")
+
+
+def annotations_api_available() -> bool:
+    """Whether replies on annotations can be written (the "Reflect" box needs them)."""
+    from flask import current_app
+
+    return any(rule.rule.startswith("/api/v1/annotations/<") and rule.rule.endswith("/replies")
+               for rule in current_app.url_map.iter_rules())
+
+
+@bp.route("/clips/<int:clip_id>")
+@login_required
+def clip_page(clip_id: int):
+    clip = services.get_clip(current_user, clip_id)
+    payload = clip_payload(clip, current_user)
+    page = {"clip": payload, "me": {"id": current_user.id, "name": current_user.name},
+            "replies": annotations_api_available() and clip.annotation_id is not None}
+    return render_template("clips/clip.html", clip=clip, data=payload, page=page)
+
+
+@bp.route("/reels/<int:reel_id>")
+@login_required
+def reel_page(reel_id: int):
+    reel = services.get_reel(current_user, reel_id)
+    payload = reel_payload(reel, current_user)
+    page = {"reel": payload, "me": {"id": current_user.id, "name": current_user.name}}
+    return render_template("clips/reel.html", reel=reel, data=payload, page=page)

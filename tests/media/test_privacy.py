@@ -1,0 +1,109 @@
+"""Face blurring on a video with a real face (scikit-image's astronaut photo): the contract's Haar check finds
+the face before blurring and in no frame after; the clip keeps its frames, sound and captions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from obsapp.media import privacy
+from obsapp.media.clips import Caption
+from tests.clips.faces import face_video, frames_with_faces, gray_frames
+from tests.media.conftest import ffprobe, top_level_boxes
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory):
+    return face_video(tmp_path_factory.mktemp("faces") / "faces.mp4", size="480x270", seconds=2.0)
+
+
+def test_the_test_video_shows_a_detectable_face(faces):
+    found, total = frames_with_faces(faces)
+    assert total == 60 and found >= 0.9 * total
+
+
+def test_blurred_clip_has_no_detectable_face_in_any_frame(faces, tmp_path):
+    result = privacy.blur_faces(faces, tmp_path / "blurred.mp4", captions=[Caption("Look at the questioning")])
+    found, total = frames_with_faces(result.path)
+    assert (found, total) == (0, 60)
+    assert result.frames == 60 and result.frames_with_faces >= 55 and result.detector.startswith("haar")
+    info = ffprobe(result.path, "-show_streams")
+    kinds = [s["codec_type"] for s in info["streams"]]
+    assert kinds == ["video", "audio", "subtitle"]
+    video = info["streams"][0]
+    assert (video["codec_name"], video["pix_fmt"], video["width"], video["height"]) == ("h264", "yuv420p", 480, 270)
+    assert abs(float(info["streams"][1]["duration"]) - 2.0) < 0.03
+    assert top_level_boxes(result.path).index("moov") < top_level_boxes(result.path).index("mdat")
+
+
+def test_only_the_faces_change(faces, tmp_path):
+    result = privacy.blur_faces(faces, tmp_path / "blurred.mp4")
+    before, after = gray_frames(faces).astype(np.int16), gray_frames(result.path).astype(np.int16)
+    changed = np.abs(before - after) > 24
+    assert changed[:, 200:, :].mean() < 0.05  # the lower part (suit, background) is left as it was
+    assert changed.mean() < 0.15
+
+
+def test_a_span_is_frame_accurate(faces, tmp_path):
+    result = privacy.blur_faces(faces, tmp_path / "span.mp4", start_ms=500, end_ms=1500)
+    assert result.frames == 30 and result.start_ms == 500
+    assert frames_with_faces(result.path) == (0, 30)
+
+
+def test_smoothing_carries_a_detection_over_missed_frames():
+    class EveryFourthFrame:
+        """A detector that finds the face only in every fourth frame it is asked about."""
+
+        name = "flaky"
+
+        def __init__(self):
+            self.calls = 0
+
+        def detect(self, gray, to_bgr):
+            self.calls += 1
+            return [privacy.Box(40, 40, 40, 40)] if self.calls % 4 == 1 else []
+
+    import queue
+
+    frames_in = queue.Queue()
+    width, height = 160, 120
+    for _ in range(12):
+        frame = np.full(width * height * 3 // 2, 128, np.uint8)
+        frame[: width * height] = np.tile(np.arange(width, dtype=np.uint8), height)  # a gradient to pixelate
+        frames_in.put(frame)
+    frames_in.put(None)
+
+    class Sink:
+        def __init__(self):
+            self.frames = []
+
+        def write(self, data):
+            self.frames.append(np.frombuffer(bytes(data), np.uint8))
+
+    sink, stats = Sink(), {"frames": 0, "blurred": 0, "detections": 0}
+    privacy._process(frames_in, sink, EveryFourthFrame(), stats, width=width, height=height,
+                     detect_size=(width, height), detect_every=1, carry=3, margin=0.2, blocks=4, verify=False,
+                     stop=privacy._Stop(None), report=lambda n: None)
+    assert stats["frames"] == 12 and stats["blurred"] == 12  # blurred in every frame, not one in four
+    first = sink.frames[5][: width * height].reshape(height, width)
+    assert len(np.unique(first[44:76, 44:76])) <= 8  # pixelated into a few blocks
+
+
+def test_pixelate_makes_blocks_on_every_plane():
+    width, height = 64, 48
+    frame = np.random.default_rng(1).integers(0, 255, width * height * 3 // 2, dtype=np.uint8)
+    privacy.pixelate(frame, width, height, [privacy.Box(8, 8, 32, 32)], blocks=4)
+    luma = frame[: width * height].reshape(height, width)
+    assert len(np.unique(luma[8:40, 8:40])) <= 16
+    chroma = frame[width * height: width * height + 32 * 24].reshape(24, 32)
+    assert len(np.unique(chroma[4:20, 4:20])) <= 16
+
+
+def test_a_model_that_ships_with_opencv_is_used_and_nothing_is_downloaded(monkeypatch):
+    import cv2
+
+    monkeypatch.setenv("OBSAPP_FACE_MODEL", "/nonexistent/centerface.onnx")
+    assert privacy.centerface_model_path() is None
+    detector = privacy.default_detector()
+    assert detector.name == "haar"
+    assert cv2.__version__.split(".")[0] == "4"  # OpenCV 5 has no Haar cascades
