@@ -94,8 +94,10 @@ def create_app(config: dict | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from obsapp.accounts.api import blp as accounts_api
     from obsapp.accounts.views import bp as accounts_views
+    from obsapp.annotations.api import blp as annotations_api
     from obsapp.clips.api import blp as clips_api
     from obsapp.clips.views import bp as clips_views
+    from obsapp.frameworks.api import blp as frameworks_api
     from obsapp.lessons.api import blp as lessons_api
     from obsapp.lessons.api import uploads_blp
     from obsapp.lessons.views import bp as lessons_views
@@ -104,7 +106,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (accounts_views, lessons_views, watch_views, clips_views):
         app.register_blueprint(blueprint)
-    for api_blueprint in (accounts_api, lessons_api, uploads_blp, watch_api, clips_api):
+    for api_blueprint in (accounts_api, lessons_api, uploads_blp, frameworks_api, annotations_api, watch_api, clips_api):
         api.register_blueprint(api_blueprint)
 
 

@@ -23,4 +23,6 @@ def initialise(app: Flask) -> list[str]:
 
 def builtin_data_loaders() -> list:
     """Loaders of built-in data (teaching-practice frameworks, ...) added by the domains that own it."""
-    return []
+    from obsapp.frameworks.services import load_builtins
+
+    return [load_builtins]

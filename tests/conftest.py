@@ -61,6 +61,9 @@ def _isolated(request, app):
         for table in reversed(db.metadata.sorted_tables):
             conn.execute(table.delete())
     limiter.reset()
+    from obsapp.frameworks.services import load_builtins
+
+    load_builtins(app)  # built-in data, as `obsapp init` leaves it
     media_root = Path(app.config["MEDIA_ROOT"])
     for area in ("originals", "renditions", "derived", "tmp"):
         shutil.rmtree(media_root / area, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""Annotations: timestamped, criteria-tagged feedback on a lesson, with replies, and exports."""

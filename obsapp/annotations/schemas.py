@@ -1,0 +1,88 @@
+from marshmallow import fields, validate
+
+from obsapp.annotations.models import KINDS, VISIBILITIES
+from obsapp.schemas import PageArgsSchema, StrictSchema, list_schema
+
+
+class AnnotationInSchema(StrictSchema):
+    start_ms = fields.Integer(required=True, strict=True)
+    end_ms = fields.Integer(allow_none=True, strict=True)
+    body = fields.String(load_default="", validate=validate.Length(max=20000))
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    criterion_ids = fields.List(fields.Integer(strict=True), load_default=list)
+    rating = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=4))
+    visibility = fields.String(load_default="shared", validate=validate.OneOf(VISIBILITIES))
+
+
+class AnnotationPatchSchema(StrictSchema):
+    start_ms = fields.Integer(strict=True)
+    end_ms = fields.Integer(allow_none=True, strict=True)
+    body = fields.String(validate=validate.Length(max=20000))
+    kind = fields.String(validate=validate.OneOf(KINDS))
+    criterion_ids = fields.List(fields.Integer(strict=True))
+    rating = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=4))
+    visibility = fields.String(validate=validate.OneOf(VISIBILITIES))
+
+
+class PersonBriefSchema(StrictSchema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class CriterionBriefSchema(StrictSchema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    color = fields.String()
+    framework_slug = fields.String()
+
+
+class AnnotationSchema(StrictSchema):
+    id = fields.Integer()
+    lesson_id = fields.Integer()
+    author = fields.Nested(PersonBriefSchema)
+    start_ms = fields.Integer()
+    end_ms = fields.Integer(allow_none=True)
+    body = fields.String()
+    body_html = fields.String(metadata={"description": "the body rendered from Markdown, sanitised"})
+    kind = fields.String()
+    rating = fields.Integer(allow_none=True)
+    visibility = fields.String()
+    criterion_ids = fields.List(fields.Integer())
+    criteria = fields.List(fields.Nested(CriterionBriefSchema))
+    reply_count = fields.Integer()
+    hidden = fields.Boolean()
+    can_edit = fields.Boolean()
+    etag = fields.String()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class AnnotationQuerySchema(PageArgsSchema):
+    criterion_id = fields.List(fields.Integer(), load_default=list)
+    kind = fields.List(fields.String(validate=validate.OneOf(KINDS)), load_default=list)
+    author_id = fields.Integer(load_default=None)
+    from_ms = fields.Integer(load_default=None)
+    to_ms = fields.Integer(load_default=None)
+    q = fields.String(load_default=None)
+
+
+class ReplyInSchema(StrictSchema):
+    body = fields.String(required=True)
+
+
+class ReplySchema(StrictSchema):
+    id = fields.Integer()
+    annotation_id = fields.Integer()
+    author = fields.Nested(PersonBriefSchema)
+    body = fields.String()
+    body_html = fields.String()
+    created_at = fields.DateTime()
+
+
+class ExportQuerySchema(StrictSchema):
+    format = fields.String(load_default="csv", validate=validate.OneOf(["csv", "vtt", "w3c", "eaf"]))
+
+
+AnnotationListSchema = list_schema(AnnotationSchema, "AnnotationList")
+ReplyListSchema = list_schema(ReplySchema, "ReplyList")
