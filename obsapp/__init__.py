@@ -106,7 +106,8 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (accounts_views, lessons_views, watch_views, clips_views):
         app.register_blueprint(blueprint)
-    for api_blueprint in (accounts_api, lessons_api, uploads_blp, frameworks_api, annotations_api, watch_api, clips_api):
+    api_blueprints = (accounts_api, lessons_api, uploads_blp, frameworks_api, annotations_api, watch_api, clips_api)
+    for api_blueprint in api_blueprints:
         api.register_blueprint(api_blueprint)
 
 

@@ -7,10 +7,10 @@ import json
 import pytest
 import webvtt
 from pympi.Elan import Eaf
-
-from obsapp.frameworks.models import Criterion, Framework
-from obsapp.extensions import db
 from sqlalchemy import select
+
+from obsapp.extensions import db
+from obsapp.frameworks.models import Criterion, Framework
 
 
 @pytest.fixture
