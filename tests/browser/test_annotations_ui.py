@@ -1,0 +1,67 @@
+"""A mentor annotates a mentee's lesson in Chromium: the form, markers, the list, tagging hotkeys;
+the mentee reads and replies."""
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def _ready_lesson(live_server, media_samples, owner_email):
+    token = live_server.token_for(owner_email)
+    lesson = live_server.api("POST", "/api/v1/lessons", token, json={"title": "Annotated lesson"}).json()
+    with open(media_samples["h264_aac_mp4"], "rb") as handle:
+        live_server.api("POST", f"/api/v1/lessons/{lesson['id']}/video", token, files={"file": handle})
+    import time
+
+    for _ in range(120):
+        if live_server.api("GET", f"/api/v1/lessons/{lesson['id']}", token).json()["status"] == "ready":
+            return lesson, token
+        time.sleep(0.5)
+    raise AssertionError("lesson never became ready")
+
+
+def test_mentor_annotates_tags_and_mentee_replies(page, new_page, live_server, sign_in, media_samples):
+    mentee = live_server.make_user(name="Mentee Teacher")
+    mentor = live_server.make_user(name="Mentor Teacher")
+    live_server.mentor(mentor["email"], mentee["email"])
+    lesson, mentee_token = _ready_lesson(live_server, media_samples, mentee["email"])
+
+    sign_in(page, live_server, mentor["email"])
+    page.goto(f"{live_server.url}/lessons/{lesson['id']}")
+    page.wait_for_function("() => document.getElementById('timeline').dataset.ready === 'true'")
+    page.locator("video").evaluate("v => { v.currentTime = 1.5; }")
+    page.get_by_role("button", name="Add annotation").click()
+    page.get_by_label("Comment").fill("Clear **model** of the method")
+    page.get_by_label("Kind").select_option("strength")
+    page.get_by_label("Criteria").select_option(label="R4 Models")
+    page.get_by_role("button", name="Save").click()
+    item = page.locator("#annotation-list li", has_text="Clear model")
+    item.wait_for()
+    assert "Clear model of the method" in item.inner_text() and "Models" in item.inner_text()
+    assert page.locator("#timeline-markers .marker").count() == 1
+
+    page.get_by_role("button", name="Tagging mode").click()
+    page.locator("h1").click()
+    page.locator("video").evaluate("v => { v.currentTime = 2.8; }")
+    page.keyboard.press("6")  # Rosenshine: check for understanding
+    page.wait_for_function("() => document.querySelectorAll('#annotation-list li').length === 2")
+    assert page.locator("#timeline-markers .marker").count() == 2
+    tagged = live_server.api("GET", f"/api/v1/lessons/{lesson['id']}/annotations", mentee_token).json()["items"]
+    tag = next(a for a in tagged if a["body"] == "")
+    assert tag["criteria"][0]["name"] == "Check for understanding" and 700 <= tag["start_ms"] <= 900
+
+    page.locator("#annotation-list li", has_text="Clear model").get_by_role("button").first.click()
+    page.wait_for_function("() => !document.querySelector('video').paused")
+    assert page.locator("video").evaluate("v => v.currentTime") >= 1.4
+    assert page.errors == []
+
+    other = new_page()
+    sign_in(other, live_server, mentee["email"])
+    other.goto(f"{live_server.url}/lessons/{lesson['id']}")
+    first = other.locator("#annotation-list li").first
+    first.wait_for()
+    first.get_by_text("Replies (0)").click()
+    other.get_by_label("Your reply").fill("I planned that example the night before.")
+    other.get_by_role("button", name="Send reply").click()
+    other.get_by_text("Replies (1)").wait_for()
+    assert other.errors == []
