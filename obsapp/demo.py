@@ -37,7 +37,7 @@ def _demo_video(path: Path, seconds: int = 60) -> None:
     """A generated 'lesson': colour bars with a moving pattern and a tone, 720p, H.264/AAC."""
     subprocess.run(
         ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-         "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=30:duration={seconds}",
+         "-f", "lavfi", "-i", f"testsrc2=size=960x540:rate=30:duration={seconds}",
          "-f", "lavfi", "-i", f"sine=frequency=330:beep_factor=4:sample_rate=48000:duration={seconds}",
          "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", "60",
          "-c:a", "aac", "-b:a", "96k", "-shortest", str(path)],
@@ -74,8 +74,65 @@ def load(app: Flask, *, password: str) -> list[str]:
             staged.parent.mkdir(parents=True, exist_ok=True)
             video.replace(staged) if video.stat().st_dev == staged.parent.stat().st_dev else staged.write_bytes(
                 video.read_bytes())
-            lessons.start_processing(lesson, staged, filename="demo-lesson.mp4", size=staged.stat().st_size)
-        lines.append(f"Added the lesson {lesson.title!r}; it is processed by the job worker (`obsapp serve`).")
+            job = lessons.start_processing(lesson, staged, filename="demo-lesson.mp4", size=staged.stat().st_size)
+        _process_now(app, job.id)
+        lines.append(f"Added the lesson {lesson.title!r} ({lesson.status}).")
+    if lesson.status == "ready" and not lesson_has_annotations(lesson):
+        _annotate(lesson, mentor, teacher)
+        lines.append("Added the mentor's feedback on it, tagged with STP and Rosenshine criteria.")
     lines.append("")
     lines.append(f"Sign in at /login with any of the emails above and the password {password!r}.")
     return lines
+
+
+def _process_now(app: Flask, job_id: int) -> None:
+    """Run the demo lesson's ingest here and now, so the demo is ready to watch when the server starts."""
+    import threading
+
+    from sqlalchemy import update
+
+    from obsapp.jobs.models import Job
+    from obsapp.jobs.worker import run_job
+
+    result = db.session.execute(update(Job).where(Job.id == job_id, Job.state == "queued")
+                                .values(state="running", worker="demo", attempts=Job.attempts + 1))
+    db.session.commit()
+    if result.rowcount == 1:
+        run_job(app, job_id, "demo", threading.Event())
+    db.session.expire_all()
+
+
+def lesson_has_annotations(lesson: Lesson) -> bool:
+    from obsapp.annotations.models import Annotation
+
+    stmt = select(Annotation.id).where(Annotation.lesson_id == lesson.id).limit(1)
+    return db.session.execute(stmt).first() is not None
+
+
+def _criterion(slug: str, code: str):
+    from obsapp.frameworks.models import Criterion, Framework
+
+    return db.session.execute(select(Criterion).join(Framework).where(
+        Framework.slug == slug, Criterion.code == code, Framework.retired_at.is_(None))).scalar_one_or_none()
+
+
+def _annotate(lesson: Lesson, mentor: User, teacher: User) -> None:
+    from obsapp.annotations import services as annotations
+
+    feedback = [
+        (3000, 9000, "strength", [("rosenshine", "R1"), ("stp", "LE.1")],
+         "A quick **review of last lesson** got everyone thinking before the new material."),
+        (15000, None, "question", [("stp", "LE.8")], "What made you choose this example first?"),
+        (24000, 33000, "growth", [("rosenshine", "R6"), ("stp", "AF.1")],
+         "Only two pupils answered here. Try mini-whiteboards so you can see every answer."),
+        (45000, 52000, "strength", [("stp", "LE.5")], "Clear explanation with a worked model."),
+    ]
+    first = None
+    for start, end, kind, codes, body in feedback:
+        ids = [c.id for c in (_criterion(s, k) for s, k in codes) if c is not None]
+        data = {"start_ms": start, "kind": kind, "body": body, "criterion_ids": ids}
+        if end:
+            data["end_ms"] = end
+        annotation = annotations.create(mentor, lesson, data)
+        first = first or annotation
+    annotations.add_reply(teacher, first, "Thanks! I will keep the review to five minutes.")

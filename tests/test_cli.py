@@ -79,3 +79,17 @@ def test_serve_answers_health_and_api(cli_env):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_demo_school_is_ready_to_use_and_idempotent(cli_env):
+    cli_env("init")
+    first = cli_env("demo")
+    assert "teacher@demo.school" in first.stdout and "(ready)" in first.stdout
+    second = cli_env("demo")
+    assert "Kept teacher@demo.school" in second.stdout and "Added the lesson" not in second.stdout
+    import sqlite3
+
+    db = sqlite3.connect(str(cli_env.tmp / "cli.db"))
+    assert db.execute("select count(*) from lessons where status = 'ready'").fetchone()[0] == 1
+    assert db.execute("select count(*) from annotations").fetchone()[0] == 4
+    assert db.execute("select count(*) from annotation_replies").fetchone()[0] == 1

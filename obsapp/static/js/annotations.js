@@ -204,7 +204,9 @@ export class AnnotationPanel {
       this.list.append(item);
     }
     const total = this.items.length;
-    this.summary.textContent = total ? `${total} annotation${total === 1 ? "" : "s"}: ${counts.strength} strengths, ${counts.growth} growth areas, ${counts.question} questions, ${counts.note} notes.`
+    const n = (count, one, many) => `${count} ${count === 1 ? one : many}`;
+    this.summary.textContent = total ? `${n(total, "annotation", "annotations")}: ${n(counts.strength, "strength", "strengths")}, `
+      + `${n(counts.growth, "growth area", "growth areas")}, ${n(counts.question, "question", "questions")}, ${n(counts.note, "note", "notes")}.`
       : "No annotations yet.";
     this.highlight(this.player.currentMs());
   }
