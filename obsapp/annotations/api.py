@@ -107,7 +107,7 @@ class Replies(MethodView):
 def export(args, lesson_id):
     """Every annotation you may see on the lesson (your private ones included)."""
     lesson = lessons.get_lesson(current_user, lesson_id)
-    rows = list(db.session.execute(services.query(current_user, lesson, {})).scalars())
+    rows = list(db.session.execute(services.query(current_user, lesson, {}, with_replies=False)).scalars())
     video_url = url_for("lessons_api.lesson_media", lesson_id=lesson.id, name="video.mp4", _external=True)
     name = re.sub(r"[^a-z0-9]+", "-", lesson.title.lower()).strip("-") or f"lesson-{lesson.id}"
     fmt = args["format"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from obsapp.accounts import permissions
 from obsapp.accounts.models import User, utcnow
@@ -11,6 +12,7 @@ from obsapp.annotations.models import KINDS, VISIBILITIES, Annotation, Reply, an
 from obsapp.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, PreconditionRequired
 from obsapp.extensions import db
 from obsapp.frameworks import services as frameworks
+from obsapp.frameworks.models import Criterion
 from obsapp.lessons.models import Lesson
 
 MAX_BODY = 20000
@@ -138,7 +140,7 @@ def set_hidden(actor: User, annotation: Annotation, hidden: bool) -> Annotation:
     return annotation
 
 
-def query(actor: User, lesson: Lesson, args: dict):
+def query(actor: User, lesson: Lesson, args: dict, *, with_replies: bool = True):
     permissions.require(actor, "view", lesson)
     stmt = select(Annotation).where(Annotation.lesson_id == lesson.id, visible_filter(actor, lesson))
     if args.get("criterion_id"):
@@ -154,7 +156,11 @@ def query(actor: User, lesson: Lesson, args: dict):
         stmt = stmt.where(Annotation.start_ms <= args["to_ms"])
     if args.get("q"):
         stmt = stmt.where(func.lower(Annotation.body).like(f"%{args['q'].lower()}%"))
-    return stmt.order_by(Annotation.start_ms, Annotation.id)
+    # Load what the payloads and exports read in a few queries, not one per annotation.
+    options = [selectinload(Annotation.author), selectinload(Annotation.criteria).joinedload(Criterion.framework)]
+    if with_replies:
+        options.append(selectinload(Annotation.replies))
+    return stmt.order_by(Annotation.start_ms, Annotation.id).options(*options)
 
 
 def replies(actor: User, annotation: Annotation) -> list[Reply]:
