@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from flask import Response, request, url_for
 from flask.views import MethodView
@@ -17,11 +18,14 @@ from obsapp.annotations.schemas import (
     AnnotationQuerySchema,
     AnnotationSchema,
     ExportQuerySchema,
+    ImportFormSchema,
+    ImportResultSchema,
     ReplyInSchema,
     ReplyListSchema,
     ReplySchema,
 )
 from obsapp.annotations.serialize import annotation_payload, reply_payload
+from obsapp.errors import InvalidInput
 from obsapp.extensions import db
 from obsapp.lessons import services as lessons
 from obsapp.pagination import paginate
@@ -124,3 +128,27 @@ def export(args, lesson_id):
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}-annotations.{ext}"'
     return response
+
+
+IMPORT_FORMATS = {".csv": "csv", ".vtt": "vtt", ".json": "w3c", ".jsonld": "w3c", ".eaf": "eaf"}
+
+
+@blp.route("/lessons/<int:lesson_id>/annotations/import", methods=["POST"])
+@blp.arguments(ImportFormSchema, location="form")
+@blp.response(201, ImportResultSchema)
+def import_annotations(form, lesson_id):
+    """Import annotations from CSV, WebVTT, W3C Web Annotation or ELAN EAF (multipart ``file``): all or nothing."""
+    lesson = lessons.get_lesson(current_user, lesson_id)
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput("Send the file as a multipart field named 'file'.", fields={"file": ["Required."]})
+    fmt = form.get("format") or IMPORT_FORMATS.get(Path(upload.filename or "").suffix.lower())
+    if fmt not in ("csv", "vtt", "w3c", "eaf"):
+        raise InvalidInput("Say which format the file is in (csv, vtt, w3c or eaf), or name it .csv/.vtt/.json/.eaf.",
+                           fields={"format": ["Unknown format."]})
+    try:
+        records = formats.parse(fmt, upload.read())
+    except formats.ImportErrors as exc:
+        raise InvalidInput("Nothing was imported: " + "; ".join(exc.errors[:5]), code="import_failed",
+                           fields={"file": exc.errors}) from exc
+    return {"imported": services.import_records(current_user, lesson, records)}

@@ -84,5 +84,16 @@ class ExportQuerySchema(StrictSchema):
     format = fields.String(load_default="csv", validate=validate.OneOf(["csv", "vtt", "w3c", "eaf"]))
 
 
+class ImportFormSchema(StrictSchema):
+    class Meta:
+        unknown = "exclude"
+
+    format = fields.String(load_default=None, validate=validate.OneOf(["csv", "vtt", "w3c", "eaf"]))
+
+
+class ImportResultSchema(StrictSchema):
+    imported = fields.Integer()
+
+
 AnnotationListSchema = list_schema(AnnotationSchema, "AnnotationList")
 ReplyListSchema = list_schema(ReplySchema, "ReplyList")

@@ -180,3 +180,42 @@ def add_reply(actor: User, annotation: Annotation, body: str) -> Reply:
     db.session.commit()
     _publish(lesson.id, "annotation.replied", annotation)
     return reply
+
+
+def import_records(actor: User, lesson: Lesson, records: list[dict]) -> int:
+    """Validate every record first; add all of them in one transaction, or none (line-level errors)."""
+    from obsapp.frameworks.models import Framework
+
+    permissions.require(actor, "comment", lesson)
+    active = db.session.execute(select(Criterion).join(Framework).where(Framework.retired_at.is_(None))).scalars()
+    by_code, by_name = {}, {}
+    for criterion in active:
+        by_code[(criterion.framework.slug, criterion.code)] = criterion
+        by_name.setdefault(criterion.name.lower(), criterion)
+    errors, rows = [], []
+    for record in records:
+        criteria = []
+        for ref in record["criteria"]:
+            found = by_code.get(tuple(ref)) if isinstance(ref, tuple) else by_name.get(str(ref).lower())
+            if found is None:
+                errors.append(f"{record['line']}: unknown criterion {':'.join(ref) if isinstance(ref, tuple) else ref}")
+            else:
+                criteria.append(found.id)
+        data = {k: record[k] for k in ("start_ms", "end_ms", "kind", "body", "rating", "visibility")}
+        data["criterion_ids"] = criteria
+        try:
+            fields = _validate(lesson, data)
+        except (InvalidInput, Conflict) as exc:
+            errors.append(f"{record['line']}: {exc.message}")
+            continue
+        rows.append(fields)
+    if errors:
+        raise InvalidInput("Nothing was imported: " + "; ".join(errors[:5]) + (" …" if len(errors) > 5 else ""),
+                           code="import_failed", fields={"file": errors})
+    if not rows:
+        raise InvalidInput("The file has no annotations to import.", code="import_failed")
+    for fields in rows:
+        db.session.add(Annotation(lesson_id=lesson.id, author_id=actor.id, body=fields.pop("body", "") or "",
+                                  criteria=fields.pop("criteria", []), **fields))
+    db.session.commit()
+    return len(rows)
