@@ -1,9 +1,21 @@
 """JSON API: teaching-practice frameworks and their criteria."""
 
+import json
+
+import yaml
+from flask import Response, request
+from flask_login import current_user
 from flask_smorest import Blueprint
 
+from obsapp.errors import InvalidInput
 from obsapp.frameworks import services
-from obsapp.frameworks.schemas import FrameworkListSchema, FrameworkQuerySchema, FrameworkSchema
+from obsapp.frameworks.schemas import (
+    ExportQuerySchema,
+    FrameworkListSchema,
+    FrameworkQuerySchema,
+    FrameworkSchema,
+    FrameworkUpdateSchema,
+)
 
 blp = Blueprint("frameworks_api", __name__, url_prefix="/api/v1", description="Teaching-practice frameworks")
 
@@ -14,6 +26,24 @@ def payload(framework):
             "criteria": framework.criteria}
 
 
+@blp.route("/frameworks", methods=["POST"])
+@blp.response(201, FrameworkSchema)
+@blp.doc(requestBody={"content": {"application/yaml": {"schema": {"type": "string"}},
+                                  "application/json": {"schema": {"type": "object"}},
+                                  "multipart/form-data": {"schema": {"type": "object", "properties": {
+                                      "file": {"type": "string", "format": "binary"}}}}}})
+def import_framework():
+    """Import a framework (admin) from a YAML or JSON document: the body, or a multipart ``file``.
+    Errors name the line. A slug that exists gets a new version; the old one is retired."""
+    upload = request.files.get("file")
+    raw = upload.read() if upload is not None else request.get_data()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput("The document is not UTF-8 text.") from exc
+    return payload(services.import_framework(current_user, text))
+
+
 @blp.route("/frameworks")
 @blp.arguments(FrameworkQuerySchema, location="query")
 @blp.response(200, FrameworkListSchema)
@@ -22,8 +52,32 @@ def list_frameworks(args):
     return {"items": [payload(f) for f in services.list_frameworks(args["include_retired"])], "next": None}
 
 
-@blp.route("/frameworks/<int:framework_id>")
+@blp.route("/frameworks/<int:framework_id>", methods=["GET"])
 @blp.response(200, FrameworkSchema)
 def get_framework(framework_id):
     """One framework with its tree of criteria (``parent_id`` links an area to its process)."""
     return payload(services.get_framework(framework_id))
+
+
+@blp.route("/frameworks/<int:framework_id>", methods=["PATCH"])
+@blp.arguments(FrameworkUpdateSchema)
+@blp.response(200, FrameworkSchema)
+def update_framework(data, framework_id):
+    """Rename or retire a framework (admin); retired ones are no longer offered, old annotations keep them."""
+    return payload(services.update_framework(current_user, services.get_framework(framework_id), data))
+
+
+@blp.route("/frameworks/<int:framework_id>/export")
+@blp.arguments(ExportQuerySchema, location="query")
+@blp.response(200, description="The framework as YAML or JSON, ready to import again")
+def export_framework(args, framework_id):
+    """The framework as a YAML (default) or JSON document."""
+    framework = services.get_framework(framework_id)
+    document = services.export_document(framework)
+    if args["format"] == "json":
+        body, mimetype, ext = json.dumps(document, indent=2, ensure_ascii=False), "application/json", "json"
+    else:
+        body, mimetype, ext = yaml.safe_dump(document, sort_keys=False, allow_unicode=True), "application/yaml", "yaml"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{framework.slug}-v{framework.version}.{ext}"'
+    return response

@@ -1,4 +1,4 @@
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from obsapp.schemas import StrictSchema, list_schema
 
@@ -26,6 +26,16 @@ class FrameworkSchema(StrictSchema):
 
 class FrameworkQuerySchema(StrictSchema):
     include_retired = fields.Boolean(load_default=False)
+
+
+class FrameworkUpdateSchema(StrictSchema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    description = fields.String(allow_none=True)
+    retired = fields.Boolean()
+
+
+class ExportQuerySchema(StrictSchema):
+    format = fields.String(load_default="yaml", validate=validate.OneOf(["yaml", "json"]))
 
 
 FrameworkListSchema = list_schema(FrameworkSchema, "FrameworkList")

@@ -18,30 +18,71 @@ BUILTINS = ("stp", "rosenshine")
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
-def _check(document: dict) -> None:
+def _lines(node, path="", out=None) -> dict[str, int]:
+    """Map paths like criteria[2].children[0] to 1-based line numbers, from a composed YAML node."""
+    out = {} if out is None else out
+    if node is None:
+        return out
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            _lines(value, f"{path}.{key.value}" if path else str(key.value), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for n, value in enumerate(node.value):
+            _lines(value, f"{path}[{n}]", out)
+    return out
+
+
+def parse_document(text: str) -> dict:
+    """A framework from YAML or JSON text (JSON is YAML), with line-numbered errors."""
+    try:
+        node = yaml.compose(text)
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise InvalidInput(f"{where}the document is not valid YAML or JSON ({getattr(exc, 'problem', exc)}).",
+                           fields={"document": [f"{where}{getattr(exc, 'problem', exc)}"]}) from exc
+    if not isinstance(document, dict):
+        raise InvalidInput("line 1: a framework is a mapping with slug, name and criteria.",
+                           fields={"document": ["line 1: expected a mapping"]})
+    _check(document, _lines(node))
+    return document
+
+
+def _check(document: dict, lines: dict[str, int] | None = None) -> None:
+    lines = lines or {}
     problems = []
+
+    def at(path: str) -> str:
+        while path and path not in lines:
+            path = path.rsplit(".", 1)[0] if "." in path else ""
+        return f"line {lines[path]}: " if path in lines else ""
+
     for key in ("slug", "name", "criteria"):
         if not document.get(key):
-            problems.append(f"'{key}' is missing")
+            problems.append(f"{at(key)}'{key}' is missing")
+    if document.get("slug") and not re.match(r"^[a-z0-9][a-z0-9-]{0,59}$", str(document["slug"])):
+        problems.append(f"{at('slug')}slug must be lowercase letters, digits and dashes")
     seen_codes, seen_keys = set(), set()
 
     def walk(items, path):
         for n, item in enumerate(items or []):
             where = f"{path}[{n}]"
             if not isinstance(item, dict) or not item.get("code") or not item.get("name"):
-                problems.append(f"{where} needs a code and a name")
+                problems.append(f"{at(where)}criterion {n + 1} in {path} needs a code and a name")
                 continue
             if item["code"] in seen_codes:
-                problems.append(f"{where}: code {item['code']!r} is used twice")
+                problems.append(f"{at(where + '.code')}code {item['code']!r} is used twice")
             seen_codes.add(item["code"])
             if item.get("color") and not COLOR.match(str(item["color"])):
-                problems.append(f"{where}: colour {item['color']!r} is not like #1e7d43")
+                problems.append(f"{at(where + '.color')}colour {item['color']!r} is not like #1e7d43")
             key = item.get("hotkey")
             if key is not None:
                 if len(str(key)) != 1:
-                    problems.append(f"{where}: hotkey {key!r} must be one character")
+                    problems.append(f"{at(where + '.hotkey')}hotkey {key!r} must be one character")
                 elif str(key) in seen_keys:
-                    problems.append(f"{where}: hotkey {key!r} is used twice")
+                    problems.append(f"{at(where + '.hotkey')}hotkey {key!r} is used twice")
                 seen_keys.add(str(key))
             walk(item.get("children"), where + ".children")
 
@@ -119,3 +160,50 @@ def criteria_by_id(ids: list[int]) -> dict[int, Criterion]:
         return {}
     rows = db.session.execute(select(Criterion).where(Criterion.id.in_(ids))).scalars()
     return {c.id: c for c in rows}
+
+
+def export_document(framework: Framework) -> dict:
+    """The framework as the document that `create_from_document` reads (round-trips)."""
+    children: dict[int | None, list[Criterion]] = {}
+    for criterion in framework.criteria:
+        children.setdefault(criterion.parent_id, []).append(criterion)
+
+    def tree(parent_id):
+        out = []
+        for c in children.get(parent_id, []):
+            item = {"code": c.code, "name": c.name, "color": c.color}
+            if c.description:
+                item["description"] = c.description
+            if c.hotkey:
+                item["hotkey"] = c.hotkey
+            if children.get(c.id):
+                item["children"] = tree(c.id)
+            out.append(item)
+        return out
+
+    return {"slug": framework.slug, "name": framework.name, "version": framework.version,
+            "description": framework.description, "criteria": tree(None)}
+
+
+def import_framework(actor, text: str) -> Framework:
+    from obsapp.accounts.services import require_admin
+
+    require_admin(actor)
+    framework = create_from_document(parse_document(text))
+    db.session.commit()
+    return framework
+
+
+def update_framework(actor, framework: Framework, data: dict) -> Framework:
+    from obsapp.accounts.models import utcnow
+    from obsapp.accounts.services import require_admin
+
+    require_admin(actor)
+    if "name" in data:
+        framework.name = data["name"]
+    if "description" in data:
+        framework.description = data["description"]
+    if "retired" in data:
+        framework.retired_at = (framework.retired_at or utcnow()) if data["retired"] else None
+    db.session.commit()
+    return framework
