@@ -95,16 +95,18 @@ def _register_blueprints(app: Flask) -> None:
     from obsapp.accounts.api import blp as accounts_api
     from obsapp.accounts.views import bp as accounts_views
     from obsapp.annotations.api import blp as annotations_api
+    from obsapp.annotations.views import bp as annotations_views
     from obsapp.clips.api import blp as clips_api
     from obsapp.clips.views import bp as clips_views
     from obsapp.frameworks.api import blp as frameworks_api
+    from obsapp.frameworks.views import bp as frameworks_views
     from obsapp.lessons.api import blp as lessons_api
     from obsapp.lessons.api import uploads_blp
     from obsapp.lessons.views import bp as lessons_views
     from obsapp.watch.api import blp as watch_api
     from obsapp.watch.views import bp as watch_views
 
-    for blueprint in (accounts_views, lessons_views, watch_views, clips_views):
+    for blueprint in (accounts_views, lessons_views, annotations_views, frameworks_views, watch_views, clips_views):
         app.register_blueprint(blueprint)
     api_blueprints = (accounts_api, lessons_api, uploads_blp, frameworks_api, annotations_api, watch_api, clips_api)
     for api_blueprint in api_blueprints:

@@ -23,8 +23,11 @@ from obsapp.annotations.schemas import (
     ReplyInSchema,
     ReplyListSchema,
     ReplySchema,
+    SummaryQuerySchema,
+    SummarySchema,
 )
 from obsapp.annotations.serialize import annotation_payload, reply_payload
+from obsapp.annotations.summary import summarize
 from obsapp.errors import InvalidInput
 from obsapp.extensions import db
 from obsapp.lessons import services as lessons
@@ -103,6 +106,15 @@ class Replies(MethodView):
     def post(self, data, annotation_id):
         annotation = services.get_annotation(current_user, annotation_id)
         return reply_payload(services.add_reply(current_user, annotation, data["body"]))
+
+
+@blp.route("/lessons/<int:lesson_id>/annotations/summary")
+@blp.arguments(SummaryQuerySchema, location="query")
+@blp.response(200, SummarySchema)
+def summary(args, lesson_id):
+    """Counts of the annotations you may see: by kind (strengths vs growth areas), by criterion, by author."""
+    lesson = lessons.get_lesson(current_user, lesson_id)
+    return summarize(services.visible_annotations(current_user, lesson, shared_only=args["visibility"] == "shared"))
 
 
 @blp.route("/lessons/<int:lesson_id>/annotations/export")

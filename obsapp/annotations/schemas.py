@@ -95,5 +95,56 @@ class ImportResultSchema(StrictSchema):
     imported = fields.Integer()
 
 
+class KindCountsSchema(StrictSchema):
+    strength = fields.Integer()
+    growth = fields.Integer()
+    question = fields.Integer()
+    note = fields.Integer()
+
+
+class CriterionCountSchema(StrictSchema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    color = fields.String()
+    parent_id = fields.Integer(allow_none=True)
+    total = fields.Integer(metadata={"description": "annotations tagged with it or any criterion under it"})
+    by_kind = fields.Nested(KindCountsSchema)
+
+
+class FrameworkCountSchema(StrictSchema):
+    id = fields.Integer()
+    slug = fields.String()
+    name = fields.String()
+    version = fields.Integer()
+    criteria = fields.List(fields.Nested(CriterionCountSchema))
+
+
+class RatingSummarySchema(StrictSchema):
+    count = fields.Integer()
+    mean = fields.Float(allow_none=True)
+
+
+class AuthorCountSchema(StrictSchema):
+    id = fields.Integer()
+    name = fields.String()
+    count = fields.Integer()
+
+
+class SummarySchema(StrictSchema):
+    total = fields.Integer()
+    by_kind = fields.Nested(KindCountsSchema)
+    spans = fields.Integer()
+    untagged = fields.Integer()
+    rating = fields.Nested(RatingSummarySchema)
+    authors = fields.List(fields.Nested(AuthorCountSchema))
+    frameworks = fields.List(fields.Nested(FrameworkCountSchema))
+
+
+class SummaryQuerySchema(StrictSchema):
+    visibility = fields.String(load_default="all", validate=validate.OneOf(["all", "shared"]),
+                               metadata={"description": "``shared`` leaves out your private annotations"})
+
+
 AnnotationListSchema = list_schema(AnnotationSchema, "AnnotationList")
 ReplyListSchema = list_schema(ReplySchema, "ReplyList")

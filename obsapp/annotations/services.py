@@ -159,8 +159,17 @@ def query(actor: User, lesson: Lesson, args: dict, *, with_replies: bool = True)
     # Load what the payloads and exports read in a few queries, not one per annotation.
     options = [selectinload(Annotation.author), selectinload(Annotation.criteria).joinedload(Criterion.framework)]
     if with_replies:
-        options.append(selectinload(Annotation.replies))
+        options.append(selectinload(Annotation.replies).selectinload(Reply.author))
     return stmt.order_by(Annotation.start_ms, Annotation.id).options(*options)
+
+
+def visible_annotations(actor: User, lesson: Lesson, *, shared_only: bool = False,
+                        with_replies: bool = False) -> list[Annotation]:
+    """Everything ``actor`` may see on the lesson, by time; ``shared_only`` leaves out their private ones."""
+    stmt = query(actor, lesson, {}, with_replies=with_replies)
+    if shared_only:
+        stmt = stmt.where(Annotation.visibility == "shared")
+    return list(db.session.execute(stmt).scalars())
 
 
 def replies(actor: User, annotation: Annotation) -> list[Reply]:

@@ -10,12 +10,17 @@ from flask_smorest import Blueprint
 from obsapp.errors import InvalidInput
 from obsapp.frameworks import services
 from obsapp.frameworks.schemas import (
+    CriterionSchema,
+    CriterionUpdateSchema,
     ExportQuerySchema,
     FrameworkListSchema,
     FrameworkQuerySchema,
     FrameworkSchema,
     FrameworkUpdateSchema,
+    LessonFrameworksInSchema,
+    LessonFrameworksSchema,
 )
+from obsapp.lessons import services as lessons
 
 blp = Blueprint("frameworks_api", __name__, url_prefix="/api/v1", description="Teaching-practice frameworks")
 
@@ -81,3 +86,38 @@ def export_framework(args, framework_id):
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{framework.slug}-v{framework.version}.{ext}"'
     return response
+
+
+@blp.route("/frameworks/<int:framework_id>/criteria/<int:criterion_id>", methods=["PATCH"])
+@blp.arguments(CriterionUpdateSchema)
+@blp.response(200, CriterionSchema)
+@blp.alt_response(409, description="The hotkey is used by another criterion of this framework")
+def update_criterion(data, framework_id, criterion_id):
+    """Rename a criterion, or change its description, colour or hotkey (admin). Its code stays."""
+    framework = services.get_framework(framework_id)
+    return services.update_criterion(current_user, services.get_criterion(framework, criterion_id), data)
+
+
+def lesson_frameworks_payload(lesson):
+    frameworks, default = services.offered_frameworks(lesson)
+    return {"framework_ids": [f.id for f in frameworks], "default": default,
+            "can_change": services.can_choose_frameworks(current_user, lesson),
+            "items": [payload(f) for f in frameworks]}
+
+
+@blp.route("/lessons/<int:lesson_id>/frameworks", methods=["GET"])
+@blp.response(200, LessonFrameworksSchema)
+def get_lesson_frameworks(lesson_id):
+    """The frameworks whose criteria this lesson offers for tagging (every active one unless chosen)."""
+    return lesson_frameworks_payload(lessons.get_lesson(current_user, lesson_id))
+
+
+@blp.route("/lessons/<int:lesson_id>/frameworks", methods=["PUT"])
+@blp.arguments(LessonFrameworksInSchema)
+@blp.response(200, LessonFrameworksSchema)
+def put_lesson_frameworks(data, lesson_id):
+    """Choose the frameworks this lesson offers (the teacher or their mentor); ``null`` for the default.
+    Annotations already tagged with other criteria keep them."""
+    lesson = lessons.get_lesson(current_user, lesson_id)
+    services.set_offered_frameworks(current_user, lesson, data["framework_ids"])
+    return lesson_frameworks_payload(lesson)

@@ -43,3 +43,16 @@ class Criterion(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     framework: Mapped[Framework] = relationship(back_populates="criteria")
+
+
+class LessonFramework(db.Model):
+    """A framework a lesson offers for tagging, by slug, so a newer version of it is offered automatically.
+
+    A lesson with no rows offers every active framework (the school's default).
+    """
+
+    __tablename__ = "lesson_frameworks"
+
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"), primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)

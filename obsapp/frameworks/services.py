@@ -9,13 +9,26 @@ import yaml
 from flask import Flask
 from sqlalchemy import func, select
 
-from obsapp.errors import InvalidInput, NotFound
+from obsapp.errors import Conflict, Forbidden, InvalidInput, NotFound
 from obsapp.extensions import db
-from obsapp.frameworks.models import Criterion, Framework
+from obsapp.frameworks.models import Criterion, Framework, LessonFramework
 
 DATA = Path(__file__).resolve().parent / "data"
 BUILTINS = ("stp", "rosenshine")
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# Hotkeys are one lowercase letter or digit; J, K and L stay with the player (back, play/pause, forward).
+HOTKEY = re.compile(r"^[a-z0-9]$")
+RESERVED_KEYS = frozenset("jkl")
+
+
+def hotkey_problem(key) -> str | None:
+    """Why ``key`` can't be a criterion's hotkey, or None when it can."""
+    key = str(key)
+    if not HOTKEY.match(key):
+        return f"hotkey {key!r} must be one lowercase letter or digit"
+    if key in RESERVED_KEYS:
+        return f"hotkey {key!r} is taken by the player (J, K and L move through the video)"
+    return None
 
 
 def _lines(node, path="", out=None) -> dict[str, int]:
@@ -79,8 +92,8 @@ def _check(document: dict, lines: dict[str, int] | None = None) -> None:
                 problems.append(f"{at(where + '.color')}colour {item['color']!r} is not like #1e7d43")
             key = item.get("hotkey")
             if key is not None:
-                if len(str(key)) != 1:
-                    problems.append(f"{at(where + '.hotkey')}hotkey {key!r} must be one character")
+                if problem := hotkey_problem(key):
+                    problems.append(f"{at(where + '.hotkey')}{problem}")
                 elif str(key) in seen_keys:
                     problems.append(f"{at(where + '.hotkey')}hotkey {key!r} is used twice")
                 seen_keys.add(str(key))
@@ -207,3 +220,143 @@ def update_framework(actor, framework: Framework, data: dict) -> Framework:
         framework.retired_at = (framework.retired_at or utcnow()) if data["retired"] else None
     db.session.commit()
     return framework
+
+
+def get_criterion(framework: Framework, criterion_id: int) -> Criterion:
+    criterion = db.session.get(Criterion, criterion_id)
+    if criterion is None or criterion.framework_id != framework.id:
+        raise NotFound("No such criterion in this framework.")
+    return criterion
+
+
+def update_criterion(actor, criterion: Criterion, data: dict) -> Criterion:
+    """Change a criterion's name, description, colour or hotkey (admin). Codes stay, so exports still match."""
+    from obsapp.accounts.services import require_admin
+
+    require_admin(actor)
+    _apply_criterion(criterion, data)
+    db.session.commit()
+    return criterion
+
+
+def _apply_criterion(criterion: Criterion, data: dict) -> None:
+    if "name" in data:
+        name = (data["name"] or "").strip()
+        if not name:
+            raise InvalidInput("A criterion needs a name.", fields={"name": ["Give the criterion a name."]})
+        criterion.name = name
+    if "description" in data:
+        criterion.description = (data["description"] or "").strip() or None
+    if "color" in data:
+        if not COLOR.match(data["color"] or ""):
+            raise InvalidInput(f"Colour {data['color']!r} is not like #1e7d43.",
+                               fields={"color": ["Use a colour like #1e7d43."]})
+        criterion.color = data["color"].lower()
+    if "hotkey" in data:
+        key = (data["hotkey"] or "").strip().lower() or None
+        if key is not None:
+            if problem := hotkey_problem(key):
+                raise InvalidInput(problem[0].upper() + problem[1:] + ".", fields={"hotkey": [problem]})
+            clash = db.session.execute(select(Criterion).where(
+                Criterion.framework_id == criterion.framework_id, Criterion.hotkey == key,
+                Criterion.id != criterion.id)).scalars().first()
+            if clash is not None:
+                raise Conflict(f"Hotkey {key!r} already tags {clash.code} {clash.name}.",
+                               fields={"hotkey": [f"already used by {clash.code} {clash.name}"]})
+        criterion.hotkey = key
+
+
+def update_criteria(actor, framework: Framework, changes: dict[int, dict]) -> Framework:
+    """Apply several criteria edits at once (the admin page's one form): all or nothing.
+
+    Hotkeys are checked against the framework as it will be after every change, so two criteria can swap keys.
+    """
+    from obsapp.accounts.services import require_admin
+
+    require_admin(actor)
+    by_id = {c.id: c for c in framework.criteria}
+    unknown = [cid for cid in changes if cid not in by_id]
+    if unknown:
+        raise NotFound("No such criterion in this framework.")
+    problems: dict[str, list[str]] = {}
+    try:
+        with db.session.no_autoflush:
+            for cid, data in changes.items():
+                try:
+                    _apply_criterion(by_id[cid], {k: v for k, v in data.items() if k != "hotkey"})
+                    if "hotkey" in data:
+                        key = (data["hotkey"] or "").strip().lower() or None
+                        if key is not None and (problem := hotkey_problem(key)):
+                            raise InvalidInput(problem, fields={"hotkey": [problem]})
+                        by_id[cid].hotkey = key
+                except InvalidInput as exc:
+                    for messages in (exc.fields or {"": [exc.message]}).values():
+                        problems.setdefault(f"{by_id[cid].code}", []).extend(messages)
+            seen: dict[str, Criterion] = {}
+            for criterion in framework.criteria:
+                if criterion.hotkey is None:
+                    continue
+                if criterion.hotkey in seen:
+                    other = seen[criterion.hotkey]
+                    problems.setdefault(criterion.code, []).append(
+                        f"hotkey {criterion.hotkey!r} is also used by {other.code} {other.name}")
+                seen[criterion.hotkey] = criterion
+        if problems:
+            summary = "; ".join(f"{code}: {', '.join(msgs)}" for code, msgs in problems.items())
+            raise InvalidInput(f"Nothing was saved. {summary}.", fields=problems)
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return framework
+
+
+# Frameworks offered on a lesson ---------------------------------------------------------------------------
+
+def current_by_slug(slugs: list[str]) -> dict[str, Framework]:
+    """The newest active version of each slug (a re-imported framework replaces its older version)."""
+    if not slugs:
+        return {}
+    rows = db.session.execute(select(Framework).where(Framework.slug.in_(slugs), Framework.retired_at.is_(None))
+                              .order_by(Framework.version)).scalars()
+    return {f.slug: f for f in rows}
+
+
+def offered_frameworks(lesson) -> tuple[list[Framework], bool]:
+    """The frameworks whose criteria a lesson offers, and whether that is the default (every active one)."""
+    slugs = list(db.session.execute(select(LessonFramework.slug).where(LessonFramework.lesson_id == lesson.id)
+                                    .order_by(LessonFramework.position)).scalars())
+    if not slugs:
+        return list_frameworks(), True
+    current = current_by_slug(slugs)
+    chosen = [current[s] for s in slugs if s in current]
+    return (chosen, False) if chosen else (list_frameworks(), True)
+
+
+def can_choose_frameworks(actor, lesson) -> bool:
+    """The lesson's owner, or one of the owner's active mentors, chooses what the lesson offers."""
+    from obsapp.accounts.permissions import Access, is_active_mentor, lesson_access
+
+    access = lesson_access(actor, lesson)
+    return access >= Access.MANAGE or (access >= Access.COMMENT and is_active_mentor(actor.id, lesson.owner_id))
+
+
+def set_offered_frameworks(actor, lesson, framework_ids: list[int] | None) -> None:
+    """Offer these frameworks on the lesson, in this order; ``None`` goes back to the default."""
+    if not can_choose_frameworks(actor, lesson):
+        raise Forbidden("Only the teacher or their mentor can choose the lesson's frameworks.")
+    db.session.execute(LessonFramework.__table__.delete().where(LessonFramework.lesson_id == lesson.id))
+    if framework_ids is not None:
+        if not framework_ids:
+            raise InvalidInput("Choose at least one framework.",
+                               fields={"framework_ids": ["Choose at least one framework."]})
+        found = {f.id: f for f in db.session.execute(select(Framework).where(Framework.id.in_(framework_ids)))
+                 .scalars()}
+        missing = [i for i in framework_ids if i not in found or found[i].retired_at is not None]
+        if missing:
+            db.session.rollback()
+            raise InvalidInput(f"No active framework with id {', '.join(map(str, missing))}.",
+                               fields={"framework_ids": [f"{i} is not an active framework" for i in missing]})
+        slugs = list(dict.fromkeys(found[i].slug for i in framework_ids))
+        db.session.add_all(LessonFramework(lesson_id=lesson.id, slug=s, position=n) for n, s in enumerate(slugs))
+    db.session.commit()

@@ -24,6 +24,8 @@ export class AnnotationPanel {
     this.items = [];
     this.criteria = new Map();
     this.frameworks = [];
+    this.hotkeys = new Map();
+    this.hotkeyClashes = [];
     this.inPoint = null;
     this.outPoint = null;
     this.tagging = false;
@@ -34,13 +36,34 @@ export class AnnotationPanel {
 
   async load() {
     try {
-      const frameworks = await api("/api/v1/frameworks");
-      this.frameworks = frameworks.items;
-      for (const f of this.frameworks) for (const c of f.criteria) this.criteria.set(c.id, { ...c, framework: f });
-      this.fillCriteria();
-      this.fillTagging();
+      await this.loadFrameworks();
       await this.refresh();
+      performance.mark("obsapp:annotations-ready");
+      document.body.dataset.annotationsReady = "1";
     } catch (error) { announce(error.message, "error"); }
+  }
+
+  async loadFrameworks() {
+    const offered = await api(`/api/v1/lessons/${this.lesson.id}/frameworks`);
+    this.frameworks = offered.items;
+    this.frameworksDefault = offered.default;
+    this.canChooseFrameworks = offered.can_change;
+    this.criteria = new Map();
+    this.hotkeys = new Map();
+    this.hotkeyClashes = [];
+    for (const f of this.frameworks) {
+      for (const c of f.criteria) {
+        this.criteria.set(c.id, { ...c, framework: f });
+        if (!c.hotkey) continue;
+        if (this.hotkeys.has(c.hotkey)) this.hotkeyClashes.push(c);
+        else this.hotkeys.set(c.hotkey, c);
+      }
+    }
+    this.fillCriteria();
+    this.fillTagging();
+    this.frameworksButton.hidden = !(this.canWrite && this.canChooseFrameworks);
+    this.frameworksNote.textContent = `Criteria from ${this.frameworks.map((f) => f.name).join(" and ") || "no framework"}`
+      + (this.frameworksDefault ? " (all of the school's frameworks)." : ".");
   }
 
   async refresh() {
@@ -49,11 +72,26 @@ export class AnnotationPanel {
     while (url) { const page = await api(url); items.push(...page.items); url = page.next; }
     this.items = items;
     this.render();
+    this.refreshSummary();
+  }
+
+  async refreshSummary() {
+    try {
+      this.renderSummary(await api(`/api/v1/lessons/${this.lesson.id}/annotations/summary`));
+    } catch (error) { announce(error.message, "error"); }
   }
 
   build() {
     this.list = h("ol", { class: "annotation-list", id: "annotation-list", "aria-label": "Annotations" });
-    this.summary = h("p", { class: "hint", id: "annotation-summary" });
+    this.summary = h("p", { class: "hint", id: "annotation-summary", role: "status" });
+    this.summaryBody = h("div", { class: "summary-body", id: "summary-body" });
+    this.summaryBox = h("details", { class: "summary-box", id: "summary-box" },
+      h("summary", {}, "Summary by criterion"), this.summaryBody,
+      h("p", {}, h("a", { href: `/lessons/${this.lesson.id}/feedback`, class: "button small", id: "printable-feedback" }, "Printable feedback")));
+    this.frameworksNote = h("p", { class: "hint", id: "frameworks-note" });
+    this.frameworksButton = h("button", { type: "button", class: "button small", id: "frameworks-button", hidden: true,
+      "aria-haspopup": "dialog", onclick: () => this.openFrameworks() }, "Choose frameworks");
+    this.frameworksDialog = this.buildFrameworksDialog();
     this.form = this.buildForm();
     this.taggingPanel = h("div", { class: "tagging-panel", id: "tagging-panel", hidden: true, role: "group", "aria-label": "Tagging buttons" });
     const head = h("div", { class: "panel-head" }, h("h2", {}, "Feedback"));
@@ -62,7 +100,9 @@ export class AnnotationPanel {
         h("button", { type: "button", class: "button primary", id: "add-annotation", onclick: () => this.openForm() }, "Add annotation"),
         h("button", { type: "button", class: "button", id: "tagging-toggle", "aria-pressed": "false", onclick: () => this.toggleTagging() }, "Tagging mode")));
     }
-    this.side.append(h("section", { class: "card annotation-panel" }, head, this.summary, this.form, this.taggingPanel, this.list));
+    this.side.append(h("section", { class: "card annotation-panel" }, head, this.summary, this.summaryBox,
+      h("div", { class: "row frameworks-row" }, this.frameworksNote, this.frameworksButton),
+      this.form, this.taggingPanel, this.list), this.frameworksDialog);
     this.player.on("render", (ms) => this.highlight(ms));
     document.addEventListener("keydown", (event) => this.onKey(event));
   }
@@ -105,11 +145,17 @@ export class AnnotationPanel {
     this.taggingPanel.append(h("p", { class: "hint" }, `Press a criterion's key while the video plays to mark the moment (${LEAD_IN_MS / 1000} s before); write it up later.`));
     for (const f of this.frameworks) {
       const row = h("div", { class: "tag-group" }, h("h3", {}, f.name));
-      for (const c of f.criteria.filter((x) => x.hotkey)) {
+      for (const c of f.criteria.filter((x) => x.hotkey || x.parent_id || f.criteria.every((y) => !y.parent_id))) {
+        const bound = c.hotkey && this.hotkeys.get(c.hotkey)?.id === c.id;
         row.append(h("button", { type: "button", class: "tag-button", style: `--tag:${c.color}`, "data-criterion": c.id,
-          "aria-keyshortcuts": c.hotkey, onclick: () => this.tag(c) }, h("kbd", {}, c.hotkey), ` ${c.name}`));
+          "aria-keyshortcuts": bound ? c.hotkey : null, onclick: () => this.tag(c) },
+          bound ? h("kbd", {}, c.hotkey) : null, ` ${c.name}`));
       }
       this.taggingPanel.append(row);
+    }
+    if (this.hotkeyClashes.length) {
+      this.taggingPanel.append(h("p", { class: "hint" }, `Keys used by two frameworks work for the first one only: `
+        + this.hotkeyClashes.map((c) => `${c.hotkey.toUpperCase()} (${c.name})`).join(", ") + "."));
     }
   }
 
@@ -181,13 +227,13 @@ export class AnnotationPanel {
     const markers = this.player.markers;
     markers.innerHTML = "";
     this.list.innerHTML = "";
-    const counts = { strength: 0, growth: 0, question: 0, note: 0 };
+    const markerNodes = [];
+    const itemNodes = [];
     for (const a of this.items) {
-      counts[a.kind] += 1;
       const left = this.player.fraction(a.start_ms) * 100;
       const width = a.end_ms ? Math.max(0.4, (this.player.fraction(a.end_ms) * 100) - left) : null;
       const label = `${formatTime(a.start_ms)} ${KIND_LABELS[a.kind]}: ${a.body || a.criteria.map((c) => c.name).join(", ")}`;
-      markers.append(h("button", { type: "button", class: `marker ${a.end_ms ? "span" : "moment"}`, title: label, "aria-label": label,
+      markerNodes.push(h("button", { type: "button", class: `marker ${a.end_ms ? "span" : "moment"}`, title: label, "aria-label": label,
         tabindex: "-1", style: `left:${left}%;${width ? `width:${width}%;` : ""}--marker:${this.colorOf(a)}`,
         "data-annotation": a.id, onclick: () => this.playFrom(a) }));
       const item = h("li", { class: "annotation-item", "data-annotation": a.id, style: `--marker:${this.colorOf(a)}` },
@@ -201,14 +247,86 @@ export class AnnotationPanel {
         h("p", { class: "annotation-meta" }, a.author.name),
         this.repliesToggle(a));
       item.querySelector(".annotation-body").innerHTML = a.body_html || "<p class=\"muted\">(to be written up)</p>";
-      this.list.append(item);
+      itemNodes.push(item);
     }
-    const total = this.items.length;
-    const n = (count, one, many) => `${count} ${count === 1 ? one : many}`;
-    this.summary.textContent = total ? `${n(total, "annotation", "annotations")}: ${n(counts.strength, "strength", "strengths")}, `
-      + `${n(counts.growth, "growth area", "growth areas")}, ${n(counts.question, "question", "questions")}, ${n(counts.note, "note", "notes")}.`
-      : "No annotations yet.";
+    markers.append(...markerNodes);
+    this.list.append(...itemNodes);
     this.highlight(this.player.currentMs());
+  }
+
+  renderSummary(summary) {
+    const n = (count, one, many) => `${count} ${count === 1 ? one : many}`;
+    const k = summary.by_kind;
+    this.summary.textContent = summary.total ? `${n(summary.total, "annotation", "annotations")}: ${n(k.strength, "strength", "strengths")}, `
+      + `${n(k.growth, "growth area", "growth areas")}, ${n(k.question, "question", "questions")}, ${n(k.note, "note", "notes")}.`
+      : "No annotations yet.";
+    this.summaryBody.innerHTML = "";
+    if (!summary.frameworks.length) {
+      this.summaryBody.append(h("p", { class: "hint" }, "No annotation is tagged with a criterion yet."));
+      return;
+    }
+    for (const f of summary.frameworks) {
+      const max = Math.max(1, ...f.criteria.map((c) => c.total));
+      const rows = f.criteria.map((c) => h("tr", { class: c.parent_id ? "child" : "parent" },
+        h("th", { scope: "row" }, `${c.code} ${c.name}`),
+        h("td", { class: "num" }, String(c.by_kind.strength || "")),
+        h("td", { class: "num" }, String(c.by_kind.growth || "")),
+        h("td", { class: "num" }, String(c.total)),
+        h("td", { class: "bar-cell", "aria-hidden": "true" },
+          h("span", { class: "bar", style: `width:${(100 * c.total) / max}%;--marker:${c.color}` }))));
+      this.summaryBody.append(h("table", { class: "summary-table" },
+        h("caption", {}, f.name),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Criterion"), h("th", { scope: "col", class: "num" }, "Strengths"),
+          h("th", { scope: "col", class: "num" }, "Growth"), h("th", { scope: "col", class: "num" }, "All"), h("td", {}))),
+        h("tbody", {}, rows)));
+    }
+    if (summary.untagged) this.summaryBody.append(h("p", { class: "hint" }, `${n(summary.untagged, "annotation", "annotations")} without criteria.`));
+  }
+
+  buildFrameworksDialog() {
+    this.frameworksChoices = h("fieldset", { class: "stack" }, h("legend", {}, "Offer criteria from"));
+    this.frameworksError = h("p", { class: "flash flash-error", role: "alert", hidden: true });
+    const form = h("form", { class: "stack" }, this.frameworksChoices, this.frameworksError,
+      h("div", { class: "row" },
+        h("button", { type: "submit", class: "button primary" }, "Save"),
+        h("button", { type: "button", class: "button", onclick: () => this.saveFrameworks(null) }, "Use all frameworks"),
+        h("button", { type: "button", class: "button", onclick: () => this.frameworksDialog.close() }, "Cancel")));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.saveFrameworks([...this.frameworksChoices.querySelectorAll("input:checked")].map((i) => Number(i.value)));
+    });
+    return h("dialog", { id: "frameworks-dialog", "aria-labelledby": "frameworks-title" },
+      h("h2", { id: "frameworks-title" }, "Frameworks for this lesson"),
+      h("p", { class: "hint" }, "Choose the frameworks whose criteria the feedback form and tagging buttons offer on this lesson. "
+        + "Feedback already tagged keeps its criteria."), form);
+  }
+
+  async openFrameworks() {
+    try {
+      const all = (await api("/api/v1/frameworks")).items;
+      const offered = new Set(this.frameworks.map((f) => f.id));
+      this.frameworksChoices.querySelectorAll(".field").forEach((node) => node.remove());
+      for (const f of all) {
+        const id = `framework-choice-${f.id}`;
+        this.frameworksChoices.append(h("div", { class: "field checkbox" },
+          h("input", { type: "checkbox", id, value: String(f.id), checked: offered.has(f.id) }),
+          h("label", { for: id }, `${f.name} (${f.criteria.length} criteria)`)));
+      }
+      this.frameworksError.hidden = true;
+      this.frameworksDialog.showModal();
+    } catch (error) { announce(error.message, "error"); }
+  }
+
+  async saveFrameworks(ids) {
+    try {
+      await api(`/api/v1/lessons/${this.lesson.id}/frameworks`, { method: "PUT", body: { framework_ids: ids } });
+      this.frameworksDialog.close();
+      await this.loadFrameworks();
+      announce(`This lesson now offers criteria from ${this.frameworks.map((f) => f.name).join(" and ")}.`, "success");
+    } catch (error) {
+      this.frameworksError.textContent = error.message;
+      this.frameworksError.hidden = false;
+    }
   }
 
   repliesToggle(a) {
@@ -267,7 +385,7 @@ export class AnnotationPanel {
     if (!this.canWrite || event.ctrlKey || event.metaKey || event.altKey) return;
     if (target.closest && target.closest("input, textarea, select, [contenteditable=true], dialog[open]")) return;
     if (this.tagging) {
-      const criterion = [...this.criteria.values()].find((c) => c.hotkey === event.key);
+      const criterion = this.hotkeys.get(event.key.toLowerCase());
       if (criterion) { event.preventDefault(); this.tag(criterion); }
       return;
     }

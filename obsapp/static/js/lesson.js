@@ -88,6 +88,14 @@ function showPlayer() {
   installShortcuts(player, { onHelp: () => help.showModal() });
   window.obsappPlayer = player;
   document.dispatchEvent(new CustomEvent("obsapp:player", { detail: { player, lesson } }));
+  seekToHash();
+  window.addEventListener("hashchange", seekToHash);
+}
+
+// Links such as /lessons/7#t=83.5 (from the printable feedback) open the lesson at that moment.
+function seekToHash() {
+  const match = /^#t=(\d+(?:\.\d+)?)$/.exec(window.location.hash);
+  if (match && player) player.seek(Math.round(Number(match[1]) * 1000));
 }
 
 function update() {
