@@ -345,7 +345,7 @@ def set_offered_frameworks(actor, lesson, framework_ids: list[int] | None) -> No
     """Offer these frameworks on the lesson, in this order; ``None`` goes back to the default."""
     if not can_choose_frameworks(actor, lesson):
         raise Forbidden("Only the teacher or their mentor can choose the lesson's frameworks.")
-    db.session.execute(LessonFramework.__table__.delete().where(LessonFramework.lesson_id == lesson.id))
+    slugs: list[str] = []
     if framework_ids is not None:
         if not framework_ids:
             raise InvalidInput("Choose at least one framework.",
@@ -354,9 +354,10 @@ def set_offered_frameworks(actor, lesson, framework_ids: list[int] | None) -> No
                  .scalars()}
         missing = [i for i in framework_ids if i not in found or found[i].retired_at is not None]
         if missing:
-            db.session.rollback()
             raise InvalidInput(f"No active framework with id {', '.join(map(str, missing))}.",
                                fields={"framework_ids": [f"{i} is not an active framework" for i in missing]})
         slugs = list(dict.fromkeys(found[i].slug for i in framework_ids))
+    db.session.execute(LessonFramework.__table__.delete().where(LessonFramework.lesson_id == lesson.id))
+    if slugs:
         db.session.add_all(LessonFramework(lesson_id=lesson.id, slug=s, position=n) for n, s in enumerate(slugs))
     db.session.commit()

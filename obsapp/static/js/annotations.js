@@ -308,9 +308,10 @@ export class AnnotationPanel {
       this.frameworksChoices.querySelectorAll(".field").forEach((node) => node.remove());
       for (const f of all) {
         const id = `framework-choice-${f.id}`;
+        // The count stays out of the label: the form's "Criteria" field must be the only one named so.
         this.frameworksChoices.append(h("div", { class: "field checkbox" },
-          h("input", { type: "checkbox", id, value: String(f.id), checked: offered.has(f.id) }),
-          h("label", { for: id }, `${f.name} (${f.criteria.length} criteria)`)));
+          h("input", { type: "checkbox", id, value: String(f.id), checked: offered.has(f.id), "aria-describedby": `${id}-size` }),
+          h("label", { for: id }, f.name), h("span", { class: "hint", id: `${id}-size` }, `(${f.criteria.length})`)));
       }
       this.frameworksError.hidden = true;
       this.frameworksDialog.showModal();
