@@ -1,7 +1,7 @@
 """Annotation speed: a 45-minute lesson with 5,000 annotations.
 
 Times, server-side through the Flask test client (no network): the first page of the list
-(100 and 500 per page) and each export format, median of several runs.
+(100 and 500 per page), the summary by kind and criterion, and each export format, median of several runs.
 Targets: a list page under 100 ms; all exports together under 2 s.
 
     .venv/bin/python bench/annotations.py [--annotations 5000] [--runs 5]
@@ -76,6 +76,7 @@ def main() -> None:
 
     rows = [(f"list, {n} per page", timed(f"/api/v1/lessons/{lesson_id}/annotations?per_page={n}"), 100)
             for n in (100, 500)]
+    rows.append(("summary", timed(f"/api/v1/lessons/{lesson_id}/annotations/summary"), None))
     exports = [(f"export {fmt}", timed(f"/api/v1/lessons/{lesson_id}/annotations/export?format={fmt}"), None)
                for fmt in ("csv", "vtt", "w3c", "eaf")]
     print(f"\n{'what':<24}{'median ms':>12}{'target ms':>12}")
