@@ -23,6 +23,7 @@ import csv
 import io
 import os
 import random
+import secrets
 import shutil
 import socket
 import statistics
@@ -37,7 +38,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-PASSWORD = "bench-password-1"
+PASSWORD = secrets.token_urlsafe(12)  # a throwaway account on a throwaway database
 
 OBSERVE = """
 window.__longTasks = [];
@@ -128,22 +129,23 @@ def main() -> None:
         make_video(video)
         lesson_ids = []
         for title in ("Empty lesson", f"Lesson with {args.annotations} annotations"):
-            lesson = requests.post(url + "/api/v1/lessons", json={"title": title}, headers=auth).json()
+            lesson = requests.post(url + "/api/v1/lessons", json={"title": title}, headers=auth, timeout=30).json()
             with video.open("rb") as handle:
-                requests.post(f"{url}/api/v1/lessons/{lesson['id']}/video", files={"file": handle}, headers=auth)
+                requests.post(f"{url}/api/v1/lessons/{lesson['id']}/video", files={"file": handle}, headers=auth,
+                              timeout=300)
             lesson_ids.append(lesson["id"])
         for lesson_id in lesson_ids:
             for _ in range(600):
-                state = requests.get(f"{url}/api/v1/lessons/{lesson_id}", headers=auth).json()
+                state = requests.get(f"{url}/api/v1/lessons/{lesson_id}", headers=auth, timeout=30).json()
                 if state["status"] in ("ready", "failed"):
                     break
                 time.sleep(0.5)
             assert state["status"] == "ready", state
-        frameworks = requests.get(url + "/api/v1/frameworks", headers=auth).json()["items"]
+        frameworks = requests.get(url + "/api/v1/frameworks", headers=auth, timeout=30).json()["items"]
         criteria = [f"{f['slug']}:{c['code']}" for f in frameworks for c in f["criteria"]]
         body = annotations_csv(args.annotations, state["duration_ms"], criteria)
         imported = requests.post(f"{url}/api/v1/lessons/{lesson_ids[1]}/annotations/import", headers=auth,
-                                 files={"file": ("bench.csv", body, "text/csv")})
+                                 files={"file": ("bench.csv", body, "text/csv")}, timeout=300)
         assert imported.status_code == 201, imported.text
         print(f"imported {imported.json()['imported']} annotations")
 

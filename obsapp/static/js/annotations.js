@@ -1,6 +1,7 @@
 // The lesson page's feedback panel: markers on the timeline, the list that follows playback,
 // "Add annotation" (with I/O span keys), replies, and a tagging panel with one hotkey per criterion.
 import { api, announce, formatTime } from "./app.js";
+import { openClipDialog } from "./clips.js";
 
 const KIND_LABELS = { strength: "Strength", growth: "Growth area", question: "Question", note: "Note" };
 const KIND_COLORS = { strength: "#1e7d43", growth: "#c26a00", question: "#3b5fc0", note: "#6b6b6b" };
@@ -112,8 +113,10 @@ export class AnnotationPanel {
       ...Object.entries(KIND_LABELS).map(([value, label]) => h("option", { value }, label)));
     this.criteriaSelect = h("select", { id: "annotation-criteria", name: "criteria", multiple: true, size: "6" });
     this.span = h("p", { class: "hint", id: "annotation-span" });
-    const form = h("form", { class: "annotation-form stack", id: "annotation-form", hidden: true, "aria-label": "New annotation" },
-      this.span,
+    this.formTitle = h("h3", { id: "annotation-form-title" }, "New annotation");
+    this.extraCriteria = h("optgroup", { label: "Already on this annotation", hidden: true });
+    const form = h("form", { class: "annotation-form stack", id: "annotation-form", hidden: true, "aria-labelledby": "annotation-form-title" },
+      this.formTitle, this.span,
       h("div", { class: "field" }, h("label", { for: "annotation-comment" }, "Comment"),
         h("textarea", { id: "annotation-comment", name: "body", rows: "4", placeholder: "What happened, and why it matters (Markdown works)" })),
       h("div", { class: "field" }, h("label", { for: "annotation-kind" }, "Kind"), kind),
@@ -138,6 +141,7 @@ export class AnnotationPanel {
       }
       this.criteriaSelect.append(group);
     }
+    this.criteriaSelect.append(this.extraCriteria);
   }
 
   fillTagging() {
@@ -175,12 +179,33 @@ export class AnnotationPanel {
     } catch (error) { announce(error.message, "error"); }
   }
 
-  openForm() {
+  openForm(editing = null) {
     this.wasPlaying = !this.player.video.paused;
     this.player.pause();
-    if (this.inPoint === null) this.inPoint = this.player.currentMs();
+    this.editing = editing;
+    this.form.reset();
+    this.extraCriteria.innerHTML = "";
+    this.extraCriteria.hidden = true;
+    if (editing) {
+      this.inPoint = editing.start_ms;
+      this.outPoint = editing.end_ms;
+      document.getElementById("annotation-comment").value = editing.body;
+      document.getElementById("annotation-kind").value = editing.kind;
+      document.getElementById("annotation-private").checked = editing.visibility === "private";
+      for (const c of editing.criteria) {
+        // Criteria from a framework this lesson no longer offers stay on the annotation unless unselected.
+        if (!this.criteria.has(c.id)) this.extraCriteria.append(h("option", { value: String(c.id) }, `${c.code} ${c.name}`));
+      }
+      this.extraCriteria.hidden = !this.extraCriteria.children.length;
+      const ids = new Set(editing.criterion_ids.map(String));
+      for (const option of this.criteriaSelect.options) option.selected = ids.has(option.value);
+    } else if (this.inPoint === null) {
+      this.inPoint = this.player.currentMs();
+    }
+    this.formTitle.textContent = editing ? (editing.body ? "Edit annotation" : "Write up this moment") : "New annotation";
     this.showSpan();
     this.form.hidden = false;
+    this.form.scrollIntoView({ block: "nearest" });
     document.getElementById("annotation-comment").focus();
   }
 
@@ -194,6 +219,7 @@ export class AnnotationPanel {
     this.form.reset();
     this.inPoint = null;
     this.outPoint = null;
+    this.editing = null;
     document.getElementById("annotation-error").hidden = true;
     if (resume && this.wasPlaying) this.player.play();
   }
@@ -205,17 +231,75 @@ export class AnnotationPanel {
       criterion_ids: [...this.criteriaSelect.selectedOptions].map((o) => Number(o.value)),
       visibility: document.getElementById("annotation-private").checked ? "private" : "shared",
     };
-    if (this.outPoint !== null && this.outPoint > this.inPoint) body.end_ms = this.outPoint;
+    const span = this.outPoint !== null && this.outPoint > this.inPoint;
+    if (span) body.end_ms = this.outPoint;
+    const editing = this.editing;
     try {
-      await api(`/api/v1/lessons/${this.lesson.id}/annotations`, { method: "POST", body });
+      if (editing) {
+        if (!span) body.end_ms = null;
+        await api(`/api/v1/annotations/${editing.id}`, { method: "PATCH", body, headers: { "If-Match": editing.etag } });
+      } else {
+        await api(`/api/v1/lessons/${this.lesson.id}/annotations`, { method: "POST", body });
+      }
       this.closeForm(true);
-      announce("Annotation saved.", "success");
+      announce(editing ? "Annotation updated." : "Annotation saved.", "success");
       await this.refresh();
     } catch (error) {
       const box = document.getElementById("annotation-error");
-      box.textContent = error.message;
+      box.textContent = error.status === 412
+        ? "This annotation was changed somewhere else while you edited it. The list now shows the latest version; open it again to edit."
+        : error.message;
       box.hidden = false;
+      if (error.status === 412) await this.refresh();
     }
+  }
+
+  async remove(a) {
+    if (!window.confirm(`Delete this annotation at ${formatTime(a.start_ms)}? Its replies go too.`)) return;
+    try {
+      await api(`/api/v1/annotations/${a.id}`, { method: "DELETE" });
+      announce("Annotation deleted.", "success");
+      await this.refresh();
+    } catch (error) { announce(error.message, "error"); }
+  }
+
+  async hide(a, hidden) {
+    try {
+      await api(`/api/v1/annotations/${a.id}/${hidden ? "hide" : "unhide"}`, { method: "POST" });
+      announce(hidden ? "Hidden from everyone but you and its author." : "Shown again.", "success");
+      await this.refresh();
+    } catch (error) { announce(error.message, "error"); }
+  }
+
+  clip(a) {
+    // A span is clipped as it is; a moment gets 5 s before it and 10 s after it.
+    const duration = this.player.durationMs || this.lesson.duration_ms;
+    const start = a.end_ms ? a.start_ms : Math.max(0, a.start_ms - 5000);
+    const end = a.end_ms ? a.end_ms : Math.min(duration, a.start_ms + 10000);
+    const words = (a.body || a.criteria.map((c) => c.name).join(", ") || KIND_LABELS[a.kind]).replace(/[*_`#>]/g, "");
+    openClipDialog({ lessonId: this.lesson.id, startMs: start, endMs: end, annotationId: a.id,
+      title: words.length > 80 ? `${words.slice(0, 77)}…` : words })
+      .then((made) => { if (made) document.dispatchEvent(new CustomEvent("obsapp:clip", { detail: made })); });
+  }
+
+  itemActions(a) {
+    const label = `${formatTime(a.start_ms)} ${KIND_LABELS[a.kind]}`;
+    const buttons = [];
+    if (a.can_edit) {
+      buttons.push(h("button", { type: "button", class: "button small", "aria-label": `${a.body ? "Edit" : "Write up"} ${label}`,
+        onclick: () => this.openForm(a) }, a.body ? "Edit" : "Write up"));
+      buttons.push(h("button", { type: "button", class: "button small", "aria-label": `Delete ${label}`,
+        onclick: () => this.remove(a) }, "Delete"));
+    }
+    if (this.lesson.access === "manage" && !a.can_edit) {
+      buttons.push(h("button", { type: "button", class: "button small", "aria-label": `${a.hidden ? "Show" : "Hide"} ${label}`,
+        onclick: () => this.hide(a, !a.hidden) }, a.hidden ? "Show" : "Hide"));
+    }
+    if (this.canWrite && this.lesson.status === "ready") {
+      buttons.push(h("button", { type: "button", class: "button small", "aria-label": `Make clip of ${label}`,
+        onclick: () => this.clip(a) }, "Make clip"));
+    }
+    return buttons.length ? h("div", { class: "row annotation-actions" }, buttons) : null;
   }
 
   colorOf(a) {
@@ -244,7 +328,8 @@ export class AnnotationPanel {
           a.visibility === "private" ? h("span", { class: "badge" }, "private") : null),
         h("div", { class: "annotation-body" }),
         a.criteria.length ? h("p", { class: "annotation-criteria" }, a.criteria.map((c) => c.name).join(" · ")) : null,
-        h("p", { class: "annotation-meta" }, a.author.name),
+        h("p", { class: "annotation-meta" }, a.author.name, a.hidden ? " · hidden" : ""),
+        this.itemActions(a),
         this.repliesToggle(a));
       item.querySelector(".annotation-body").innerHTML = a.body_html || "<p class=\"muted\">(to be written up)</p>";
       itemNodes.push(item);
@@ -378,6 +463,8 @@ export class AnnotationPanel {
       const on = Number(li.dataset.annotation) === current;
       li.classList.toggle("current", on);
       if (on) li.setAttribute("aria-current", "true"); else li.removeAttribute("aria-current");
+      // While the video plays the list keeps the current annotation in view, unless the mentor is using the list.
+      if (on && !this.player.video.paused && !this.list.matches(":hover, :focus-within")) li.scrollIntoView({ block: "nearest" });
     }
   }
 
