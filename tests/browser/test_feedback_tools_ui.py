@@ -26,7 +26,8 @@ criteria:
 """
 
 
-def test_admin_edits_framework_mentor_offers_it_tags_and_prints(page, new_page, live_server, sign_in, media_samples):
+def test_admin_edits_framework_mentor_offers_it_tags_and_prints(page, new_page, live_server, sign_in, media_samples,
+                                                                tmp_path):
     n = time.time_ns() % 10**6
     sign_in(page, live_server, "root@school.test", PASSWORD)
     page.get_by_role("link", name="Frameworks").click()
@@ -99,6 +100,37 @@ def test_admin_edits_framework_mentor_offers_it_tags_and_prints(page, new_page, 
         items = live_server.api("GET", f"/api/v1/lessons/{lesson['id']}/annotations", mentee_token).json()["items"]
         assert sorted(c["name"] for a in items for c in a["criteria"]) == ["Cold call, then build", "Wait time"]
 
+        mp.wait_for_function("() => document.getElementById('annotation-summary').textContent.startsWith('2 annotations')")
+
+        # Export to ELAN from the panel, a broken file is refused with its line, the ELAN file imports again.
+        before = {a["id"] for a in
+                  live_server.api("GET", f"/api/v1/lessons/{lesson['id']}/annotations", mentee_token).json()["items"]}
+        mp.locator("#annotation-transfer > summary").click()
+        with mp.expect_download() as download:
+            mp.get_by_role("link", name="ELAN (.eaf)").click()
+        eaf = tmp_path / download.value.suggested_filename
+        download.value.save_as(eaf)
+        assert eaf.suffix == ".eaf" and b"time to think" in eaf.read_bytes()
+        broken = tmp_path / "broken.csv"
+        broken.write_text("start_ms,end_ms,kind,criteria,rating,visibility,author,body\n1000,,strength,,,shared,,ok\n"
+                          "abc,,growth,,,shared,,bad time\n")
+        mp.get_by_label("Import annotations from a file").set_input_files(str(broken))
+        mp.get_by_role("button", name="Import", exact=True).click()
+        mp.locator("#import-status .flash-error").wait_for()
+        assert "line 3" in mp.locator("#import-status").inner_text()
+        mp.get_by_label("Import annotations from a file").set_input_files(str(eaf))
+        mp.get_by_role("button", name="Import", exact=True).click()
+        mp.get_by_text("Imported 2 annotations.").wait_for()
+        mp.wait_for_function("() => document.querySelectorAll('#annotation-list li').length === 4")
+        after = live_server.api("GET", f"/api/v1/lessons/{lesson['id']}/annotations", mentee_token).json()["items"]
+        imported = [a for a in after if a["id"] not in before]
+        assert sorted((a["start_ms"], a["body"]) for a in imported) == sorted((a["start_ms"], a["body"]) for a in
+                                                                               after if a["id"] in before)
+        mentor_token = live_server.token_for(mentor["email"])
+        for a in imported:
+            assert live_server.api("DELETE", f"/api/v1/annotations/{a['id']}", mentor_token).status_code == 204
+        mp.reload()
+        mp.wait_for_function("() => document.body.dataset.annotationsReady === '1'")
         mp.wait_for_function("() => document.getElementById('annotation-summary').textContent.startsWith('2 annotations')")
         mp.locator("#summary-box > summary").click()
         table = mp.locator("#summary-body table")

@@ -93,6 +93,7 @@ export class AnnotationPanel {
     this.frameworksButton = h("button", { type: "button", class: "button small", id: "frameworks-button", hidden: true,
       "aria-haspopup": "dialog", onclick: () => this.openFrameworks() }, "Choose frameworks");
     this.frameworksDialog = this.buildFrameworksDialog();
+    this.transfer = this.buildTransfer();
     this.form = this.buildForm();
     this.taggingPanel = h("div", { class: "tagging-panel", id: "tagging-panel", hidden: true, role: "group", "aria-label": "Tagging buttons" });
     const head = h("div", { class: "panel-head" }, h("h2", {}, "Feedback"));
@@ -103,7 +104,7 @@ export class AnnotationPanel {
     }
     this.side.append(h("section", { class: "card annotation-panel" }, head, this.summary, this.summaryBox,
       h("div", { class: "row frameworks-row" }, this.frameworksNote, this.frameworksButton),
-      this.form, this.taggingPanel, this.list), this.frameworksDialog);
+      this.form, this.taggingPanel, this.list, this.transfer), this.frameworksDialog);
     this.player.on("render", (ms) => this.highlight(ms));
     document.addEventListener("keydown", (event) => this.onKey(event));
   }
@@ -366,6 +367,41 @@ export class AnnotationPanel {
         h("tbody", {}, rows)));
     }
     if (summary.untagged) this.summaryBody.append(h("p", { class: "hint" }, `${n(summary.untagged, "annotation", "annotations")} without criteria.`));
+  }
+
+  buildTransfer() {
+    const base = `/api/v1/lessons/${this.lesson.id}/annotations/export?format=`;
+    const formats = [["csv", "CSV (spreadsheet)"], ["vtt", "WebVTT (subtitles)"], ["w3c", "W3C Web Annotation"], ["eaf", "ELAN (.eaf)"]];
+    const box = h("details", { class: "transfer-box no-print", id: "annotation-transfer" },
+      h("summary", {}, "Export or import"),
+      h("ul", { class: "export-links", "aria-label": "Export the annotations" },
+        formats.map(([fmt, label]) => h("li", {}, h("a", { href: base + fmt, download: "" }, label)))));
+    if (this.canWrite) {
+      const status = h("div", { role: "status", "aria-live": "polite", id: "import-status" });
+      const input = h("input", { type: "file", id: "import-file", accept: ".csv,.vtt,.json,.jsonld,.eaf" });
+      const form = h("form", { class: "stack", "aria-label": "Import annotations" },
+        h("div", { class: "field" }, h("label", { for: "import-file" }, "Import annotations from a file"), input,
+          h("span", { class: "hint" }, "CSV, WebVTT, W3C Web Annotation (.json) or ELAN (.eaf). All or nothing: one bad line and nothing is added.")),
+        h("div", {}, h("button", { type: "submit", class: "button small" }, "Import")), status);
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        if (!input.files.length) { status.replaceChildren(h("p", { class: "flash flash-error" }, "Choose a file first.")); return; }
+        const data = new FormData();
+        data.append("file", input.files[0]);
+        try {
+          const result = await api(`/api/v1/lessons/${this.lesson.id}/annotations/import`, { method: "POST", body: data });
+          status.replaceChildren(h("p", { class: "flash flash-success" }, `Imported ${result.imported} annotation${result.imported === 1 ? "" : "s"}.`));
+          form.reset();
+          await this.refresh();
+        } catch (error) {
+          const lines = error.fields && error.fields.file ? error.fields.file.slice(0, 10) : [];
+          status.replaceChildren(h("div", { class: "flash flash-error" }, h("p", {}, error.message.split(": ")[0] + "."),
+            lines.length ? h("ul", {}, lines.map((line) => h("li", {}, line))) : null));
+        }
+      });
+      box.append(form);
+    }
+    return box;
   }
 
   buildFrameworksDialog() {
