@@ -99,4 +99,16 @@ def test_write_up_clip_and_reel_from_the_lesson_page(page, new_page, live_server
     item.get_by_role("button", name="Hide", exact=False).click()
     teacher.wait_for_function("() => document.querySelector('#annotation-list li').textContent.includes('hidden')")
     assert teacher.locator("#clip-list li").count() == 2
+
+    # The teacher makes face blurring the default for everything that leaves this lesson.
+    teacher.get_by_role("button", name="Edit details").click()
+    teacher.get_by_label("Blur faces in every clip and reel made from this lesson").check()
+    teacher.get_by_role("dialog", name="Lesson details").get_by_role("button", name="Save").click()
+    teacher.get_by_text("Lesson details saved.").wait_for()
+    assert live_server.api("GET", f"/api/v1/lessons/{lesson_id}", mentee_token).json()["blur_faces_default"] is True
+    page.goto(f"{live_server.url}/lessons/{lesson_id}")
+    page.wait_for_function("() => document.body.dataset.annotationsReady === '1'")
+    page.get_by_role("button", name="Clip a span").click()
+    blur = page.get_by_role("dialog", name="Make a clip").get_by_label("Blur faces")
+    assert blur.is_checked() and blur.is_disabled()
     assert teacher.errors == []

@@ -112,6 +112,7 @@ function setupEdit() {
   const fields = { title: "edit-title-input", taught_on: "edit-taught", subject: "edit-subject", level: "edit-level", description: "edit-description" };
   button.addEventListener("click", () => {
     Object.entries(fields).forEach(([key, id]) => { document.getElementById(id).value = lesson[key] || ""; });
+    document.getElementById("edit-blur").checked = !!lesson.blur_faces_default;
     document.getElementById("edit-error").hidden = true;
     dialog.showModal();
   });
@@ -120,6 +121,7 @@ function setupEdit() {
     event.preventDefault();
     const body = {};
     Object.entries(fields).forEach(([key, id]) => { const v = document.getElementById(id).value.trim(); body[key] = v || null; });
+    body.blur_faces_default = document.getElementById("edit-blur").checked;
     try {
       lesson = { ...lesson, ...(await api(`/api/v1/lessons/${lesson.id}`, { method: "PATCH", body })) };
       document.getElementById("lesson-title").textContent = lesson.title;
