@@ -19,6 +19,26 @@ def annotations_api_available() -> bool:
                for rule in current_app.url_map.iter_rules())
 
 
+@bp.route("/clips")
+@login_required
+def my_clips():
+    """Every clip I made (from lessons I may still see), to open, send, or join into a reel; and my reels."""
+    from sqlalchemy import select
+
+    from obsapp.clips.models import Reel
+    from obsapp.errors import NotFound
+    from obsapp.extensions import db
+
+    reels = []
+    for reel_id in db.session.execute(select(Reel.id).where(Reel.creator_id == current_user.id)
+                                      .order_by(Reel.id.desc()).limit(200)).scalars():
+        try:
+            reels.append(services.get_reel(current_user, reel_id))  # only those I may still see
+        except NotFound:
+            continue
+    return render_template("clips/mine.html", reels=[reel_payload(r, current_user) for r in reels])
+
+
 @bp.route("/clips/<int:clip_id>")
 @login_required
 def clip_page(clip_id: int):

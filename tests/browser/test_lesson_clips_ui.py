@@ -87,6 +87,11 @@ def test_write_up_clip_and_reel_from_the_lesson_page(page, new_page, live_server
     page.get_by_role("link", name="open the reel").wait_for(timeout=120_000)
     page.get_by_role("link", name="open the reel").click()
     page.get_by_role("heading", name="Questioning, week 3").wait_for()
+    page.get_by_role("link", name="My clips").click()
+    mine = page.get_by_role("list", name="My clips")
+    mine.get_by_role("checkbox", name="Transition").wait_for()
+    assert mine.locator("li").count() == 2 and "Annotated lesson" in mine.inner_text()
+    assert page.get_by_role("list", name="My reels").get_by_text("Questioning, week 3").is_visible()
     assert page.errors == []
 
     # The teacher may hide the mentor's annotation on their own lesson (but not edit it).

@@ -1,4 +1,5 @@
-// The lesson page's "Clips and reels": this lesson's clips, making a clip of a marked span, joining clips into a reel.
+// "Clips and reels": a list of clips with the reel maker. On the lesson page: that lesson's clips, and making a
+// clip of a marked span. On /clips: every clip I made, from any lesson, to join into one reel.
 import { api, announce, formatTime } from "./app.js";
 import { openClipDialog, waitForItem } from "./clips.js";
 
@@ -16,12 +17,12 @@ function h(tag, attrs = {}, ...children) {
 
 const STATUS = { processing: "Being made", ready: "Ready", failed: "Failed" };
 
-class LessonClips {
-  constructor({ player, lesson, root }) {
+export class ClipList {
+  constructor({ player = null, lesson = null, root }) {
     this.player = player;
     this.lesson = lesson;
     this.root = root;
-    this.canWrite = lesson.access === "manage" || lesson.access === "comment";
+    this.canWrite = lesson ? lesson.access === "manage" || lesson.access === "comment" : true;
     this.clips = [];
     this.build();
     this.refresh();
@@ -29,10 +30,11 @@ class LessonClips {
   }
 
   build() {
-    this.list = h("ul", { class: "clip-list", id: "clip-list", "aria-label": "Clips of this lesson" });
+    this.list = h("ul", { class: "clip-list", id: "clip-list", "aria-label": this.lesson ? "Clips of this lesson" : "My clips" });
     this.empty = h("p", { class: "hint", id: "clips-empty" }, "No clips yet. Make one from an annotation (its \"Make clip\" button) or from a span you mark with I and O.");
-    const head = h("div", { class: "panel-head" }, h("h2", { id: "clips-title" }, "Clips and reels"));
-    if (this.canWrite) {
+    const head = h("div", { class: "panel-head" }, h("h2", { id: "clips-title" }, this.lesson ? "Clips and reels" : "My clips"));
+    if (!this.lesson) this.empty.textContent = "You have not made any clips yet. Open a lesson and use \"Make clip\" on an annotation.";
+    if (this.canWrite && this.player) {
       head.append(h("button", { type: "button", class: "button", id: "clip-span-button", onclick: () => this.clipSpan() }, "Clip a span"));
     }
     this.reelTitle = h("input", { id: "reel-title", name: "title", maxlength: "200", required: true, placeholder: "e.g. Questioning in 4B, term 3" });
@@ -51,7 +53,7 @@ class LessonClips {
   async refresh() {
     try {
       const items = [];
-      let url = `/api/v1/clips?lesson_id=${this.lesson.id}&per_page=100`;
+      let url = this.lesson ? `/api/v1/clips?lesson_id=${this.lesson.id}&per_page=100` : "/api/v1/clips?per_page=100";
       while (url) { const page = await api(url); items.push(...page.items); url = page.next; }
       this.clips = items;
       this.render();
@@ -79,7 +81,7 @@ class LessonClips {
         clip.thumbnail_url ? h("img", { src: clip.thumbnail_url, alt: "", width: "96", height: "54", loading: "lazy" }) : h("span", { class: "clip-thumb-empty", "aria-hidden": "true" }),
         h("div", { class: "clip-row-text" },
           pick ? h("div", { class: "field checkbox" }, pick, h("label", { for: id }, title)) : h("strong", {}, title),
-          h("p", { class: "hint" }, `${formatTime(clip.start_ms)}–${formatTime(clip.end_ms)}`,
+          h("p", { class: "hint" }, this.lesson ? "" : `${clip.lesson.title} · `, `${formatTime(clip.start_ms)}–${formatTime(clip.end_ms)}`,
             clip.blur_faces ? " · faces blurred" : "", clip.captions ? " · captions" : "",
             this.order.includes(clip.id) ? ` · reel position ${this.order.indexOf(clip.id) + 1}` : ""),
           clip.status === "failed" && clip.error ? h("p", { class: "flash flash-error" }, clip.error) : null),
@@ -135,6 +137,7 @@ class LessonClips {
       this.order = [];
       this.reelTitle.value = "";
       this.render();
+      document.dispatchEvent(new CustomEvent("obsapp:reel", { detail: reel }));
     } catch (error) {
       this.reelStatus.replaceChildren(h("p", { class: "flash flash-error" }, error.message));
     } finally {
@@ -145,5 +148,8 @@ class LessonClips {
 
 document.addEventListener("obsapp:player", (event) => {
   const root = document.getElementById("lesson-clips");
-  if (root) window.obsappLessonClips = new LessonClips({ ...event.detail, root });
+  if (root) window.obsappLessonClips = new ClipList({ ...event.detail, root });
 });
+
+const mine = document.getElementById("my-clips");
+if (mine) window.obsappMyClips = new ClipList({ root: mine });
