@@ -19,6 +19,7 @@ def feedback_page(lesson_id: int):
     lesson = lessons.get_lesson(current_user, lesson_id)
     include_private = request.args.get("private") == "1"
     rows = services.visible_annotations(current_user, lesson, shared_only=not include_private, with_replies=True)
+    rows = [a for a in rows if a.hidden_at is None]  # what the teacher hid stays off the printed record
     sections = [(kind, label, [a for a in rows if a.kind == kind]) for kind, label in KIND_LABELS.items()]
     has_private = any(a.visibility == "private" for a in
                       services.visible_annotations(current_user, lesson)) if not include_private else True

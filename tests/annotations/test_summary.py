@@ -76,6 +76,11 @@ def test_printable_feedback_page(app, browser_client, api_as, make_user, make_le
     assert "My own reminder" not in page  # private notes are left out unless asked for
     assert "My own reminder" in client.get(f"/lessons/{lesson.id}/feedback?private=1").get_data(as_text=True)
     assert "LE.6 Pacing and Maintaining Momentum" in page
+    assert "Room was warm" in page
+    note = next(a for a in teacher.get(f"/api/v1/lessons/{lesson.id}/annotations").json["items"]
+                if a["body"] == "Room was warm")
+    assert teacher.post(f"/api/v1/annotations/{note['id']}/hide").status_code == 200
+    assert "Room was warm" not in client.get(f"/lessons/{lesson.id}/feedback").get_data(as_text=True)
 
     stranger_user = make_user()
     with app.app_context():  # a fresh `g`, so the mentor's sign-in is not reused
