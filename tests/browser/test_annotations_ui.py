@@ -34,6 +34,7 @@ def test_mentor_annotates_tags_and_mentee_replies(page, new_page, live_server, s
     page.get_by_label("Comment").fill("Clear **model** of the method")
     page.get_by_label("Kind").select_option("strength")
     page.get_by_label("Criteria").select_option(label="R4 Models")
+    page.get_by_label("Rating (optional)").select_option("3")
     page.get_by_role("button", name="Save").click()
     item = page.locator("#annotation-list li", has_text="Clear model")
     item.wait_for()
@@ -49,6 +50,24 @@ def test_mentor_annotates_tags_and_mentee_replies(page, new_page, live_server, s
     tagged = live_server.api("GET", f"/api/v1/lessons/{lesson['id']}/annotations", mentee_token).json()["items"]
     tag = next(a for a in tagged if a["body"] == "")
     assert tag["criteria"][0]["name"] == "Check for understanding" and 700 <= tag["start_ms"] <= 900
+
+    assert "3/4" in item.inner_text()
+
+    # The list filters by words, kind, criterion and author; the markers follow the filter.
+    page.locator("#annotation-filters > summary").click()
+    page.get_by_label("Feedback type").select_option("strength")
+    page.wait_for_function("() => document.querySelectorAll('#annotation-list li').length === 1")
+    assert page.locator("#timeline-markers .marker").count() == 1
+    assert page.locator("#filter-count").inner_text() == "Showing 1 of 2."
+    page.get_by_label("Feedback type").select_option("")
+    page.get_by_label("Tagged with").select_option(label="R6 Check for understanding")
+    page.wait_for_function("() => document.querySelectorAll('#annotation-list li').length === 1")
+    assert "Check for understanding" in page.locator("#annotation-list li").inner_text()
+    page.get_by_label("Tagged with").select_option("")
+    page.get_by_label("Search feedback").fill("MODEL")
+    page.wait_for_function("() => document.querySelectorAll('#annotation-list li').length === 1")
+    page.get_by_label("Search feedback").fill("")
+    page.wait_for_function("() => document.querySelectorAll('#annotation-list li').length === 2")
 
     page.locator("#annotation-list li", has_text="Clear model").get_by_role("button").first.click()
     page.wait_for_function("() => !document.querySelector('video').paused")

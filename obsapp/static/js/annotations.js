@@ -6,6 +6,7 @@ import { openClipDialog } from "./clips.js";
 const KIND_LABELS = { strength: "Strength", growth: "Growth area", question: "Question", note: "Note" };
 const KIND_COLORS = { strength: "#1e7d43", growth: "#c26a00", question: "#3b5fc0", note: "#6b6b6b" };
 const LEAD_IN_MS = 2000;
+const RATINGS = [["1", "beginning"], ["2", "developing"], ["3", "proficient"], ["4", "exemplary"]];
 
 function h(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -72,6 +73,7 @@ export class AnnotationPanel {
     const items = [];
     while (url) { const page = await api(url); items.push(...page.items); url = page.next; }
     this.items = items;
+    this.itemsChanged = true;
     this.render();
     this.refreshSummary();
   }
@@ -90,6 +92,7 @@ export class AnnotationPanel {
       h("summary", {}, "Summary by criterion"), this.summaryBody,
       h("p", {}, h("a", { href: `/lessons/${this.lesson.id}/feedback`, class: "button small", id: "printable-feedback" }, "Printable feedback")));
     this.frameworksNote = h("p", { class: "hint", id: "frameworks-note" });
+    this.filters = this.buildFilters();
     this.frameworksButton = h("button", { type: "button", class: "button small", id: "frameworks-button", hidden: true,
       "aria-haspopup": "dialog", onclick: () => this.openFrameworks() }, "Choose frameworks");
     this.frameworksDialog = this.buildFrameworksDialog();
@@ -104,7 +107,7 @@ export class AnnotationPanel {
     }
     this.side.append(h("section", { class: "card annotation-panel" }, head, this.summary, this.summaryBox,
       h("div", { class: "row frameworks-row" }, this.frameworksNote, this.frameworksButton),
-      this.form, this.taggingPanel, this.list, this.transfer), this.frameworksDialog);
+      this.form, this.taggingPanel, this.filters, this.list, this.transfer), this.frameworksDialog);
     this.player.on("render", (ms) => this.highlight(ms));
     document.addEventListener("keydown", (event) => this.onKey(event));
   }
@@ -123,6 +126,9 @@ export class AnnotationPanel {
       h("div", { class: "field" }, h("label", { for: "annotation-kind" }, "Kind"), kind),
       h("div", { class: "field" }, h("label", { for: "annotation-criteria" }, "Criteria"), this.criteriaSelect,
         h("span", { class: "hint" }, "Hold Ctrl (or ⌘) to choose several.")),
+      h("div", { class: "field" }, h("label", { for: "annotation-rating" }, "Rating (optional)"),
+        h("select", { id: "annotation-rating", name: "rating" }, h("option", { value: "" }, "No rating"),
+          ...RATINGS.map(([value, label]) => h("option", { value }, `${value} – ${label}`)))),
       h("div", { class: "field checkbox" }, h("input", { type: "checkbox", id: "annotation-private" }),
         h("label", { for: "annotation-private" }, "Private (only I can see it)")),
       h("p", { class: "flash flash-error", role: "alert", id: "annotation-error", hidden: true }),
@@ -193,6 +199,7 @@ export class AnnotationPanel {
       document.getElementById("annotation-comment").value = editing.body;
       document.getElementById("annotation-kind").value = editing.kind;
       document.getElementById("annotation-private").checked = editing.visibility === "private";
+      document.getElementById("annotation-rating").value = editing.rating ? String(editing.rating) : "";
       for (const c of editing.criteria) {
         // Criteria from a framework this lesson no longer offers stay on the annotation unless unselected.
         if (!this.criteria.has(c.id)) this.extraCriteria.append(h("option", { value: String(c.id) }, `${c.code} ${c.name}`));
@@ -231,6 +238,7 @@ export class AnnotationPanel {
       body: document.getElementById("annotation-comment").value,
       criterion_ids: [...this.criteriaSelect.selectedOptions].map((o) => Number(o.value)),
       visibility: document.getElementById("annotation-private").checked ? "private" : "shared",
+      rating: document.getElementById("annotation-rating").value ? Number(document.getElementById("annotation-rating").value) : null,
     };
     const span = this.outPoint !== null && this.outPoint > this.inPoint;
     if (span) body.end_ms = this.outPoint;
@@ -314,7 +322,11 @@ export class AnnotationPanel {
     this.list.innerHTML = "";
     const markerNodes = [];
     const itemNodes = [];
-    for (const a of this.items) {
+    if (this.filterCriterion.options.length <= 1 || this.itemsChanged) this.fillFilterChoices();
+    this.itemsChanged = false;
+    const shown = this.visibleItems();
+    this.filterCount.textContent = shown.length === this.items.length ? "" : `Showing ${shown.length} of ${this.items.length}.`;
+    for (const a of shown) {
       const left = this.player.fraction(a.start_ms) * 100;
       const width = a.end_ms ? Math.max(0.4, (this.player.fraction(a.end_ms) * 100) - left) : null;
       const label = `${formatTime(a.start_ms)} ${KIND_LABELS[a.kind]}: ${a.body || a.criteria.map((c) => c.name).join(", ")}`;
@@ -326,7 +338,8 @@ export class AnnotationPanel {
           "aria-label": `Play from ${formatTime(a.start_ms)}: ${a.body || KIND_LABELS[a.kind]}` },
           h("span", { class: "annotation-time" }, formatTime(a.start_ms) + (a.end_ms ? `–${formatTime(a.end_ms)}` : "")),
           h("span", { class: `badge kind-${a.kind}` }, KIND_LABELS[a.kind]),
-          a.visibility === "private" ? h("span", { class: "badge" }, "private") : null),
+          a.visibility === "private" ? h("span", { class: "badge" }, "private") : null,
+          a.rating ? h("span", { class: "badge", title: "Rating on a 1–4 scale" }, `${a.rating}/4`) : null),
         h("div", { class: "annotation-body" }),
         a.criteria.length ? h("p", { class: "annotation-criteria" }, a.criteria.map((c) => c.name).join(" · ")) : null,
         h("p", { class: "annotation-meta" }, a.author.name, a.hidden ? " · hidden" : ""),
@@ -367,6 +380,55 @@ export class AnnotationPanel {
         h("tbody", {}, rows)));
     }
     if (summary.untagged) this.summaryBody.append(h("p", { class: "hint" }, `${n(summary.untagged, "annotation", "annotations")} without criteria.`));
+  }
+
+  buildFilters() {
+    const search = h("input", { type: "search", id: "filter-text", placeholder: "Words in the comment", autocomplete: "off" });
+    this.filterKind = h("select", { id: "filter-kind" }, h("option", { value: "" }, "All types"),
+      ...Object.entries(KIND_LABELS).map(([value, label]) => h("option", { value }, label)));
+    this.filterCriterion = h("select", { id: "filter-criterion" }, h("option", { value: "" }, "Any criterion"));
+    this.filterAuthor = h("select", { id: "filter-author" }, h("option", { value: "" }, "Everyone"));
+    this.filterCount = h("p", { class: "hint", id: "filter-count", "aria-live": "polite" });
+    const again = () => this.render();
+    let timer = null;
+    search.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(again, 120); });
+    for (const select of [this.filterKind, this.filterCriterion, this.filterAuthor]) select.addEventListener("change", again);
+    this.filterText = search;
+    return h("details", { class: "filter-box", id: "annotation-filters" }, h("summary", {}, "Filter the list"),
+      h("div", { class: "filter-grid" },
+        h("div", { class: "field" }, h("label", { for: "filter-text" }, "Search feedback"), search),
+        h("div", { class: "field" }, h("label", { for: "filter-kind" }, "Feedback type"), this.filterKind),
+        h("div", { class: "field" }, h("label", { for: "filter-criterion" }, "Tagged with"), this.filterCriterion),
+        h("div", { class: "field" }, h("label", { for: "filter-author" }, "Written by"), this.filterAuthor)),
+      this.filterCount);
+  }
+
+  fillFilterChoices() {
+    const keep = (select, options) => {
+      const value = select.value;
+      while (select.options.length > 1) select.remove(1);
+      for (const [v, label] of options) select.append(h("option", { value: v }, label));
+      select.value = options.some(([v]) => v === value) ? value : "";
+    };
+    const criteria = new Map();
+    const authors = new Map();
+    for (const a of this.items) {
+      for (const c of a.criteria) criteria.set(String(c.id), `${c.code} ${c.name}`);
+      authors.set(String(a.author.id), a.author.name);
+    }
+    keep(this.filterCriterion, [...criteria].sort((x, y) => x[1].localeCompare(y[1], undefined, { numeric: true })));
+    keep(this.filterAuthor, [...authors].sort((x, y) => x[1].localeCompare(y[1])));
+  }
+
+  visibleItems() {
+    const text = this.filterText.value.trim().toLowerCase();
+    const kind = this.filterKind.value;
+    const criterion = this.filterCriterion.value ? Number(this.filterCriterion.value) : null;
+    const author = this.filterAuthor.value ? Number(this.filterAuthor.value) : null;
+    return this.items.filter((a) => (!kind || a.kind === kind)
+      && (criterion === null || a.criterion_ids.includes(criterion))
+      && (author === null || a.author.id === author)
+      && (!text || a.body.toLowerCase().includes(text) || a.criteria.some((c) => c.name.toLowerCase().includes(text))));
   }
 
   buildTransfer() {
