@@ -1,5 +1,5 @@
-"""In Chromium: a mentor turns a span (an annotation when the annotations API is there) into a captioned,
-face-blurred clip through the clip dialog and sends it; the mentee finds it under "Feedback for me", plays it
+"""In Chromium: a mentor turns a span annotation into a captioned, face-blurred clip with one click on the
+lesson page and sends it; the mentee finds it under "Feedback for me", plays it
 (marked watched), reflects and marks it reviewed; the mentor sees that."""
 
 from __future__ import annotations
@@ -34,18 +34,16 @@ def test_feedback_clip_from_mentor_to_mentee(page, new_page, live_server, sign_i
                                    files={"file": ("lesson.mp4", handle, "video/mp4")})
     assert uploaded.status_code == 202, uploaded.text
     assert wait_ready(live_server, f"/api/v1/lessons/{lesson['id']}", mentee_token)["status"] == "ready"
-    annotation_id = None
     made = live_server.api("POST", f"/api/v1/lessons/{lesson['id']}/annotations", mentor_token, json={
-        "start_ms": 200, "end_ms": 1800, "body": "Notice how the class leans in here.", "kind": "strength"})
-    if made.status_code == 201:
-        annotation_id = made.json()["id"]
+        "start_ms": 200, "end_ms": 1800, "body": "Class leans in", "kind": "strength"})
+    assert made.status_code == 201, made.text
+    annotation_id = made.json()["id"]
 
-    # The mentor makes the clip in the clip dialog (as the annotation list's "Make clip" does) and sends it.
+    # The mentor opens the lesson, and one click on the span annotation's "Make clip" opens the clip dialog.
     sign_in(page, live_server, mentor["email"], PASSWORD)
-    page.evaluate("""([lessonId, annotationId]) => import('/static/js/clips.js').then((m) => {
-        window.clipDone = m.openClipDialog({lessonId, startMs: 200, endMs: 1800, annotationId,
-                                            title: 'Class leans in'});
-    })""", [lesson["id"], annotation_id])
+    page.goto(f"{live_server.url}/lessons/{lesson['id']}")
+    page.wait_for_function("() => document.body.dataset.annotationsReady === '1'")
+    page.locator("#annotation-list li", has_text="Class leans in").get_by_role("button", name="Make clip").click()
     dialog = page.get_by_role("dialog", name="Make a clip")
     assert dialog.get_by_label("Title").input_value() == "Class leans in"
     assert dialog.get_by_label("Frame-accurate").is_checked()
@@ -62,6 +60,7 @@ def test_feedback_clip_from_mentor_to_mentee(page, new_page, live_server, sign_i
     clip_id = int(clip_url.rstrip("/").split("/")[-1])
     clip = live_server.api("GET", f"/api/v1/clips/{clip_id}", mentor_token).json()
     assert clip["blur_faces"] and clip["captions"] and clip["status"] == "ready"
+    assert clip["annotation_id"] == annotation_id
 
     # The mentee sees it under "Feedback for me", plays it, reflects and marks it reviewed.
     learner = new_page()
@@ -74,10 +73,9 @@ def test_feedback_clip_from_mentor_to_mentee(page, new_page, live_server, sign_i
     assert learner.locator("video track[kind=captions]").count() == 1
     learner.evaluate("document.querySelector('video').play()")
     learner.get_by_text("Watched on").wait_for()
-    if annotation_id is not None:
-        learner.get_by_label("Your reflection").fill("I will pause longer after questions.")
-        learner.get_by_role("button", name="Reflect").click()
-        learner.get_by_text("I will pause longer after questions.").wait_for()
+    learner.get_by_label("Your reflection").fill("I will pause longer after questions.")
+    learner.get_by_role("button", name="Reflect").click()
+    learner.get_by_text("I will pause longer after questions.").wait_for()
     learner.get_by_role("button", name="Mark as reviewed").click()
     learner.get_by_text("You marked it reviewed").wait_for()
     learner.goto(live_server.url + "/")
@@ -89,6 +87,5 @@ def test_feedback_clip_from_mentor_to_mentee(page, new_page, live_server, sign_i
     row.wait_for()
     cells = row.get_by_role("cell").all_inner_texts()
     assert "Not yet" not in cells[:2], cells
-    if annotation_id is not None:
-        assert cells[2] == "1"
+    assert cells[2] == "1"
     assert page.errors == [] and learner.errors == []
