@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from flask import current_app
@@ -41,7 +42,14 @@ def caption_cues(clip: Clip):
 @task("clip.render", max_attempts=2, on_failure=_clip_failed)
 def render_clip(ctx, clip_id: int, lesson_id: int | None = None) -> dict | None:
     from obsapp.media import MediaError
-    from obsapp.media.clips import cut_accurate, cut_fast, thumbnail, write_webvtt
+    from obsapp.media.clips import (
+        cut_accurate,
+        cut_fast,
+        source_video,
+        source_video_to_dict,
+        thumbnail,
+        write_webvtt,
+    )
     from obsapp.media.privacy import blur_faces
 
     clip = db.session.get(Clip, clip_id)
@@ -69,13 +77,15 @@ def render_clip(ctx, clip_id: int, lesson_id: int | None = None) -> dict | None:
             mode, start, duration = result.mode, result.start_ms, result.duration_ms
         ctx.check_stop()
         thumbnail(video, work / "thumbnail.jpg", t_ms=max(0, clip.start_ms - start))
+        # What a reel needs to know about this clip, probed once now rather than at every reel.
+        (work / "format.json").write_text(json.dumps(source_video_to_dict(source_video(video))))
         if cues:
             write_webvtt(cues, work / "captions.vtt", duration)
         db.session.refresh(clip)
         if clip.job_id != ctx.job_id:
             return {"skipped": "the clip has newer work"}
         store.delete_prefix(clip.media_prefix)
-        for name in ("thumbnail.jpg", "captions.vtt", "video.mp4"):  # the video last: its presence = complete
+        for name in ("thumbnail.jpg", "captions.vtt", "format.json", "video.mp4"):  # the video last: it means done
             if (work / name).is_file():
                 store.put_file(clip_key(clip, name), work / name)
     clip.mode, clip.media_start_ms, clip.duration_ms = mode, start, duration
@@ -84,6 +94,16 @@ def render_clip(ctx, clip_id: int, lesson_id: int | None = None) -> dict | None:
     clip.media_version = (clip.media_version or 0) + 1
     db.session.commit()
     return {"mode": mode, "duration_ms": duration}
+
+
+def _recorded_format(meta, video):
+    """The clip's format as its job recorded it, or None (clips made before that was kept are probed)."""
+    from obsapp.media.clips import source_video_from_dict
+
+    try:
+        return source_video_from_dict(json.loads(meta.read_text()), video)
+    except (OSError, ValueError):
+        return None
 
 
 @task("reel.render", max_attempts=2, on_failure=_reel_failed)
@@ -99,10 +119,12 @@ def render_reel(ctx, reel_id: int) -> dict | None:
     if len(clips) != reel.clip_count or any(clip.status != "ready" for clip in clips):
         raise MediaError("A clip of this reel is no longer available.", code="clip_missing")
     paths = [store.path(clip_key(clip, "video.mp4")) for clip in clips]
+    formats = [_recorded_format(store.path(clip_key(clip, "format.json")), path) for clip, path in zip(clips, paths,
+                                                                                                    strict=True)]
     with store.temp_dir(f"reel-{reel.id}-") as work:
         video = work / "video.mp4"
         result = concat_reel(paths, video, [clip.title for clip in clips], progress=lambda f: ctx.progress(0.95 * f),
-                             cancel=ctx.stop, timeout_s=current_app.config["FFMPEG_TIMEOUT_S"])
+                             cancel=ctx.stop, timeout_s=current_app.config["FFMPEG_TIMEOUT_S"], formats=formats)
         ctx.check_stop()
         thumbnail(video, work / "thumbnail.jpg")
         db.session.refresh(reel)

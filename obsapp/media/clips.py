@@ -18,6 +18,7 @@ source's timeline unless said otherwise.
 
 from __future__ import annotations
 
+import base64
 import math
 import os
 import re
@@ -203,6 +204,28 @@ def _cut_probe(src: Path, intervals: Sequence[tuple[float, float]], timeout_s: f
         dts = int(item["dts"]) if item.get("dts") is not None else pts
         seen[pts] = Packet(pts=pts, dts=dts, key="K" in (item.get("flags") or ""))
     return source, sorted(seen.values(), key=lambda p: p.pts)
+
+
+def source_video_to_dict(video: SourceVideo) -> dict:
+    """``video`` as JSON-safe data, to keep next to a clip so a reel need not probe it again."""
+    data = {name: getattr(video, name) for name in SourceVideo.__dataclass_fields__ if name != "path"}
+    data.update(time_base=str(video.time_base), fps=str(video.fps),
+                extradata=base64.b64encode(video.extradata).decode("ascii"),
+                audio_format=list(video.audio_format) if video.audio_format else None)
+    return data
+
+
+def source_video_from_dict(data: dict, path: str | os.PathLike[str]) -> SourceVideo | None:
+    """The :class:`SourceVideo` saved by :func:`source_video_to_dict`, for the file now at ``path``;
+    None when the data is not usable (then the caller probes)."""
+    try:
+        fields = dict(data)
+        fields.update(path=Path(path), time_base=Fraction(fields["time_base"]), fps=Fraction(fields["fps"]),
+                      extradata=base64.b64decode(fields["extradata"]),
+                      audio_format=tuple(fields["audio_format"]) if fields.get("audio_format") else None)
+        return SourceVideo(**{name: fields[name] for name in SourceVideo.__dataclass_fields__})
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
 
 
 def source_video(src: str | os.PathLike[str], *, timeout_s: float = 30.0) -> SourceVideo:
@@ -780,12 +803,15 @@ def concat_reel(
     timeout_s: float = 3600.0,
     progress: Callable[[float], None] | None = None,
     cancel: Cancel | None = None,
+    formats: Sequence[SourceVideo | None] | None = None,
 ) -> ReelResult:
     """Join ``clips`` in order into ``dst`` with a chapter per clip titled by ``titles``.
 
     Stream copy (concat demuxer) when every clip has the same codec parameters, size, frame rate and
     audio format; otherwise each is scaled and padded to the largest size (short side at most
     ``max_height``), converted to the highest frame rate and to 48 kHz stereo AAC, and encoded.
+    ``formats`` may give each clip's :class:`SourceVideo` as recorded when it was made (see
+    :func:`source_video_to_dict`), which saves probing them again; ``None`` entries are probed.
     """
     started = time.monotonic()
     paths = [Path(c) for c in clips]
@@ -794,8 +820,15 @@ def concat_reel(
     if len(titles) != len(paths):
         raise ValueError("one title per clip")
     dst = Path(dst)
-    with ThreadPoolExecutor(max_workers=min(4, len(paths)), thread_name_prefix="reel-probe") as pool:
-        formats = list(pool.map(source_video, paths))  # one ffprobe per clip, side by side
+    known = list(formats) if formats is not None else [None] * len(paths)
+    if len(known) != len(paths):
+        raise ValueError("one format (or None) per clip")
+    missing = [n for n, f in enumerate(known) if f is None]
+    if missing:
+        with ThreadPoolExecutor(max_workers=min(4, len(missing)), thread_name_prefix="reel-probe") as pool:
+            for n, found in zip(missing, pool.map(source_video, [paths[n] for n in missing]), strict=True):
+                known[n] = found  # one ffprobe per clip not described, side by side
+    formats = known
     durations = [f.duration_ms for f in formats]
     reasons = _copy_blockers(formats)
     chapters, at = [], 0

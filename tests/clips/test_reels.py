@@ -25,6 +25,11 @@ def test_reel_of_clips_from_two_lessons(api_as, make_user, mentor, mentee, uploa
     a = make_clip(api, first_lesson["id"], title="Counting up", start_ms=0, end_ms=1000)["clip"]
     b = make_clip(api, second_lesson["id"], title="Colour bars", start_ms=1000, end_ms=2500)["clip"]
     run_jobs()
+    from obsapp.clips.models import Clip
+
+    recorded = json.loads(media_store().path(f"{db.session.get(Clip, a['id']).media_prefix}/format.json").read_text())
+    assert recorded["codec"] == "h264" and "path" not in recorded  # what the reel reads instead of probing
+    assert api.get(f"/api/v1/clips/{a['id']}/media/format.json").status_code == 404  # internal, never served
     created = api.post("/api/v1/reels", json={"title": "Term 1 highlights", "clip_ids": [b["id"], a["id"]]})
     assert created.status_code == 202, created.json
     assert created.json["reel"]["status"] == "processing" and created.json["job_id"]

@@ -3,6 +3,7 @@ captions, thumbnails and reels with chapters."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -180,3 +181,21 @@ def test_bad_spans_raise_media_errors(rendition_like, tmp_path):
     with pytest.raises(clips.MediaError):
         clips.cut_fast(rendition_like, tmp_path / "x.mp4", 3000, 2000)
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_reel_uses_formats_recorded_with_the_clips(rendition_like, tmp_path, monkeypatch):
+    parts = [clips.cut_accurate(rendition_like, tmp_path / f"c{n}.mp4", a, b).path
+             for n, (a, b) in enumerate([(2000, 3000), (500, 1500)])]
+    saved = [json.loads(json.dumps(clips.source_video_to_dict(clips.source_video(p)))) for p in parts]
+    moved = [p.rename(tmp_path / f"moved-{p.name}") for p in parts]  # a record is valid wherever the file is
+    formats = [clips.source_video_from_dict(data, p) for data, p in zip(saved, moved, strict=True)]
+    assert formats == [clips.source_video(p) for p in moved]
+    assert clips.source_video_from_dict({"codec": "h264"}, moved[0]) is None  # unusable: the caller probes
+
+    def no_probe(*args, **kwargs):
+        raise AssertionError("probed a clip whose format was given")
+
+    monkeypatch.setattr(clips, "source_video", no_probe)
+    result = clips.concat_reel(moved, tmp_path / "reel.mp4", ["One", "Two"], formats=formats)
+    assert result.mode == "copy" and [c.title for c in result.chapters] == ["One", "Two"]
+    assert frame_numbers(result.path)[:30] == list(range(60, 90))
