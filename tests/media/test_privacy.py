@@ -107,3 +107,46 @@ def test_a_model_that_ships_with_opencv_is_used_and_nothing_is_downloaded(monkey
     detector = privacy.default_detector()
     assert detector.name == "haar"
     assert cv2.__version__.split(".")[0] == "4"  # OpenCV 5 has no Haar cascades
+
+
+class _Blind:
+    """A detector that never finds anything: only the check of the encoded output can save the clip."""
+
+    name = "blind"
+
+    def detect(self, gray, to_bgr):
+        return []
+
+
+def test_the_output_check_finds_and_repairs_what_the_detector_missed(faces, tmp_path):
+    assert len(privacy.faces_in_output(faces)) >= 55  # the check reads the face in the untouched clip
+    result = privacy.blur_faces(faces, tmp_path / "repaired.mp4", detector=_Blind(), start_ms=0, end_ms=1000)
+    assert result.passes >= 2 and result.repaired_frames >= 25
+    assert frames_with_faces(result.path) == (0, 30)
+    assert privacy.faces_in_output(result.path) == {}
+
+
+def test_a_clip_that_cannot_be_cleared_is_not_made(faces, tmp_path):
+    dst = tmp_path / "unsafe.mp4"
+    with pytest.raises(privacy.MediaError) as failed:
+        privacy.blur_faces(faces, dst, detector=_Blind(), start_ms=0, end_ms=500, max_passes=1)
+    assert failed.value.code == "blur_failed"
+    assert not dst.exists() and list(tmp_path.iterdir()) == []  # nothing half-made is left behind
+
+
+def test_the_acceptance_check_is_safe_from_several_threads(faces):
+    import threading
+
+    frames = gray_frames(faces)[:8]
+    expected = [len(privacy.acceptance_faces(f)) for f in frames]
+    results: list[list[int]] = []
+
+    def worker():
+        results.append([len(privacy.acceptance_faces(f)) for f in frames])
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [expected] * 3
