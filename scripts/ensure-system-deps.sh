@@ -9,6 +9,8 @@ case "${1:-base}" in
   base)
     command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || want+=(ffmpeg)
     python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || want+=(python3-venv)
+    # DejaVu Sans draws clip title cards (without it they fall back to OpenCV's ASCII-only font).
+    [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || want+=(fonts-dejavu-core)
     ;;
   browser)
     command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || want+=(chromium)

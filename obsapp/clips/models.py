@@ -31,6 +31,9 @@ class Clip(db.Model):
     accurate: Mapped[bool] = mapped_column(Boolean, default=True)
     captions: Mapped[bool] = mapped_column(Boolean, default=False)
     blur_faces: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A ~2 s card with the title (and the lesson and criteria) before the clip; its length once rendered.
+    title_card: Mapped[bool] = mapped_column(Boolean, default=False)
+    title_card_ms: Mapped[int | None] = mapped_column(Integer)
     # The annotation's words when the clip was made (what the captions say).
     comment: Mapped[str | None] = mapped_column(Text)
     kind: Mapped[str | None] = mapped_column(String(20))

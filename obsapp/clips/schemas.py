@@ -14,6 +14,9 @@ class ClipCreateSchema(StrictSchema):
                                                                            "track and a WebVTT sidecar"})
     blur_faces = fields.Boolean(allow_none=True, load_default=None,
                                 metadata={"description": "pixelate every face (default: the lesson's setting)"})
+    title_card = fields.Boolean(load_default=False,
+                                metadata={"description": "start with a ~2 s card showing the title (and the lesson's "
+                                                         "title and the criteria); captions start after it"})
 
 
 class ClipQuerySchema(PageArgsSchema):
@@ -72,6 +75,9 @@ class ClipSchema(Schema):
     accurate = fields.Boolean()
     captions = fields.Boolean()
     blur_faces = fields.Boolean()
+    title_card = fields.Boolean()
+    title_card_ms = fields.Integer(allow_none=True, metadata={"description": "how long the title card shows: the "
+                                                                             "clip's first frame is at this time"})
     comment = fields.String(allow_none=True)
     kind = fields.String(allow_none=True)
     criteria = fields.List(fields.String())

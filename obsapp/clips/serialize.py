@@ -43,6 +43,7 @@ def clip_payload(clip: Clip, actor: User) -> dict:
         "title": clip.title, "status": clip.status, "error": clip.error, "job_id": clip.job_id,
         "job": _job(clip.job_id), "mode": clip.mode,
         "accurate": clip.accurate, "captions": clip.captions, "blur_faces": clip.blur_faces,
+        "title_card": bool(clip.title_card), "title_card_ms": clip.title_card_ms,
         "comment": clip.comment, "kind": clip.kind, "criteria": clip.criteria or [],
         "video_url": clip_media_url(clip, "video.mp4") if ready else None,
         "download_url": clip_media_url(clip, "video.mp4", download=1) if ready else None,

@@ -132,6 +132,7 @@ def create_clip(actor: User, lesson: Lesson, data: dict) -> Clip:
         lesson_id=lesson.id, creator_id=actor.id, annotation_id=context["id"] if context else None,
         start_ms=start_ms, end_ms=end_ms, title=title[:200],
         accurate=bool(data.get("accurate", True)), captions=bool(data.get("captions", False)),
+        title_card=bool(data.get("title_card", False)),
         blur_faces=lesson.blur_faces_default if blur is None else bool(blur) or lesson.blur_faces_default,
         comment=context["body"] if context else None, kind=context["kind"] if context else None,
         criteria=context["criteria"] if context else None, status="processing",

@@ -31,7 +31,7 @@ def _reel_failed(job, message: str) -> None:
 
 
 def caption_cues(clip: Clip):
-    from obsapp.media.clips import Caption
+    from obsapp.media.captions import Caption
 
     if not clip.captions:
         return []
@@ -39,18 +39,25 @@ def caption_cues(clip: Clip):
     return [Caption(text=text, heading=services.heading_of(clip.kind, clip.criteria))]
 
 
+def title_card_of(clip: Clip):
+    """The card in front of a clip: its title, then the lesson's title and the annotation's kind and criteria."""
+    from obsapp.media.titlecard import TitleCard
+
+    lines = [clip.lesson.title] if clip.lesson and clip.lesson.title and clip.lesson.title != clip.title else []
+    heading = services.heading_of(clip.kind, clip.criteria)
+    if heading:
+        lines.append(heading)
+    return TitleCard(title=clip.title or (clip.lesson.title if clip.lesson else ""), lines=tuple(lines))
+
+
 @task("clip.render", max_attempts=2, on_failure=_clip_failed)
 def render_clip(ctx, clip_id: int, lesson_id: int | None = None) -> dict | None:
     from obsapp.media import MediaError
-    from obsapp.media.clips import (
-        cut_accurate,
-        cut_fast,
-        source_video,
-        source_video_to_dict,
-        thumbnail,
-        write_webvtt,
-    )
+    from obsapp.media.captions import shifted, write_webvtt
+    from obsapp.media.cutting import cut_accurate, cut_fast, thumbnail
     from obsapp.media.privacy import blur_faces
+    from obsapp.media.source import source_video, source_video_to_dict
+    from obsapp.media.titlecard import prepend_title_card
 
     clip = db.session.get(Clip, clip_id)
     if clip is None or clip.job_id != ctx.job_id:
@@ -62,21 +69,30 @@ def render_clip(ctx, clip_id: int, lesson_id: int | None = None) -> dict | None:
                          code="no_rendition")
     cues = caption_cues(clip)
     timeout = current_app.config["FFMPEG_TIMEOUT_S"]
+    card_ms = None
+    share = 0.85 if clip.title_card else 0.95
     with store.temp_dir(f"clip-{clip.id}-") as work:
         video = work / "video.mp4"
+        cut_cues = () if clip.title_card else cues  # with a card, the captions are added behind it
         if clip.blur_faces:  # encoded anyway, so always frame-accurate
-            result = blur_faces(source, video, start_ms=clip.start_ms, end_ms=clip.end_ms, captions=cues,
-                                progress=lambda f: ctx.progress(0.95 * f), cancel=ctx.stop, timeout_s=timeout)
+            result = blur_faces(source, video, start_ms=clip.start_ms, end_ms=clip.end_ms, captions=cut_cues,
+                                progress=lambda f: ctx.progress(share * f), cancel=ctx.stop, timeout_s=timeout)
             mode, start, duration = "blur", result.start_ms, result.duration_ms
         elif clip.accurate:
-            result = cut_accurate(source, video, clip.start_ms, clip.end_ms, captions=cues,
-                                  progress=lambda f: ctx.progress(0.95 * f), cancel=ctx.stop, timeout_s=timeout)
+            result = cut_accurate(source, video, clip.start_ms, clip.end_ms, captions=cut_cues,
+                                  progress=lambda f: ctx.progress(share * f), cancel=ctx.stop, timeout_s=timeout)
             mode, start, duration = result.mode, result.start_ms, result.duration_ms
         else:
-            result = cut_fast(source, video, clip.start_ms, clip.end_ms, captions=cues, cancel=ctx.stop)
+            result = cut_fast(source, video, clip.start_ms, clip.end_ms, captions=cut_cues, cancel=ctx.stop)
             mode, start, duration = result.mode, result.start_ms, result.duration_ms
         ctx.check_stop()
-        thumbnail(video, work / "thumbnail.jpg", t_ms=max(0, clip.start_ms - start))
+        if clip.title_card:
+            carded = prepend_title_card(video, video, title_card_of(clip), captions=cues, settings_from=[source],
+                                        cancel=ctx.stop, timeout_s=timeout)
+            card_ms, duration = carded.card_ms, carded.duration_ms
+            cues = shifted(cues, card_ms)
+            ctx.progress(0.95)
+        thumbnail(video, work / "thumbnail.jpg", t_ms=(card_ms or 0) + max(0, clip.start_ms - start))
         # What a reel needs to know about this clip, probed once now rather than at every reel.
         (work / "format.json").write_text(json.dumps(source_video_to_dict(source_video(video))))
         if cues:
@@ -89,6 +105,7 @@ def render_clip(ctx, clip_id: int, lesson_id: int | None = None) -> dict | None:
             if (work / name).is_file():
                 store.put_file(clip_key(clip, name), work / name)
     clip.mode, clip.media_start_ms, clip.duration_ms = mode, start, duration
+    clip.title_card_ms = card_ms
     clip.size_bytes = store.size(clip_key(clip, "video.mp4"))
     clip.status, clip.error = "ready", None
     clip.media_version = (clip.media_version or 0) + 1
@@ -98,7 +115,7 @@ def render_clip(ctx, clip_id: int, lesson_id: int | None = None) -> dict | None:
 
 def _recorded_format(meta, video):
     """The clip's format as its job recorded it, or None (clips made before that was kept are probed)."""
-    from obsapp.media.clips import source_video_from_dict
+    from obsapp.media.source import source_video_from_dict
 
     try:
         return source_video_from_dict(json.loads(meta.read_text()), video)
@@ -109,7 +126,8 @@ def _recorded_format(meta, video):
 @task("reel.render", max_attempts=2, on_failure=_reel_failed)
 def render_reel(ctx, reel_id: int) -> dict | None:
     from obsapp.media import MediaError
-    from obsapp.media.clips import concat_reel, thumbnail
+    from obsapp.media.cutting import thumbnail
+    from obsapp.media.reels import concat_reel
 
     reel = db.session.get(Reel, reel_id)
     if reel is None or reel.job_id != ctx.job_id:

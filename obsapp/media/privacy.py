@@ -43,17 +43,11 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from .clips import (
-    AUDIO_ARGS,
-    FALLBACK_X264,
-    KEYFRAME_INTERVAL_S,
-    Caption,
-    caption_args,
-    ff_seconds,
-    frame_span,
-    source_video,
-)
+from .captions import Caption, caption_args
+from .cutting import frame_span
+from .encoding import AUDIO_ARGS, FALLBACK_X264, KEYFRAME_INTERVAL_S
 from .run import Cancel, MediaError, ffmpeg_cmd, ffmpeg_input, run
+from .source import ff_seconds, source_video
 
 __all__ = [
     "BlurResult",
@@ -405,6 +399,7 @@ def blur_faces(
     passes = max(1, max_passes if verify_output else 1)
     repaired = attempt = 0
     checked: dict = {}  # pictures the output check has seen, so a repaired clip is checked where it changed
+    cache: dict = {}  # detections and rechecks of the first pass: the decoded frames are the same every pass
 
     def process(sink, stats: dict, *, first: bool) -> None:
         def progress_of(n: int) -> None:
@@ -412,7 +407,7 @@ def blur_faces(
 
         _process(frames_in, sink, detector, stats, width=width, height=height, detect_size=detect_size,
                  detect_every=max(1, detect_every), carry=max(0, carry_frames), margin=margin, blocks=blocks,
-                 verify=verify, stop=stop, extra=extra, report=progress_of)
+                 verify=verify, stop=stop, extra=extra, report=progress_of, cache=cache)
 
     try:
         for attempt in range(passes):
@@ -562,8 +557,15 @@ def faces_in_output(path: str | os.PathLike[str], *, timeout_s: float = 3600.0,
 
 def _process(frames_in: queue.Queue, sink, detector: FaceDetector, stats: dict, *, width: int, height: int,
              detect_size: tuple[int, int], detect_every: int, carry: int, margin: float, blocks: int, verify: bool,
-             stop: _Stop, report: Callable[[int], None], extra: dict | None = None) -> None:
-    """Detect, smooth over a window of ``carry`` frames each way, pixelate and write, in order."""
+             stop: _Stop, report: Callable[[int], None], extra: dict | None = None, cache: dict | None = None
+             ) -> None:
+    """Detect, smooth over a window of ``carry`` frames each way, pixelate and write, in order.
+
+    ``extra``: {frame index: [(region, blocks)]} pixelated as well (what the output check caught).
+    ``cache`` (kept between passes over the same frames) keeps what was detected and rechecked, so a pass
+    made again after a repair only decodes, pixelates and encodes.
+    """
+    cache = cache if cache is not None else {}
     factor = width / detect_size[0]
     window: collections.deque = collections.deque()  # (index, frame, boxes or None) awaiting output
     found: dict[int, list[Box]] = {}  # detections by frame index, kept while within reach
@@ -579,8 +581,9 @@ def _process(frames_in: queue.Queue, sink, detector: FaceDetector, stats: dict, 
             else:
                 boxes = None
                 if index % detect_every == 0:
-                    boxes = _detect(frame, width, height, detect_size, detector, factor)
-                    found[index] = boxes
+                    if ("detect", index) not in cache:
+                        cache[("detect", index)] = _detect(frame, width, height, detect_size, detector, factor)
+                    boxes = found[index] = cache[("detect", index)]
                     stats["detections"] += len(boxes)
                 window.append((index, frame))
                 index += 1
@@ -592,7 +595,13 @@ def _process(frames_in: queue.Queue, sink, detector: FaceDetector, stats: dict, 
             if regions:
                 pixelate(frame, width, height, regions, blocks)
             if verify and regions:
-                regions += _recheck(frame, width, height, regions, margin, blocks)
+                if ("recheck", n) in cache:  # the same frame and regions as last pass: the same result
+                    added = cache[("recheck", n)]
+                    if added:
+                        pixelate(frame, width, height, added, blocks)
+                else:
+                    added = cache[("recheck", n)] = _recheck(frame, width, height, regions, margin, blocks)
+                regions += added
             for region, coarse in (extra or {}).get(n, ()):
                 pixelate(frame, width, height, [region], coarse)  # what the output check caught last time
                 regions.append(region)

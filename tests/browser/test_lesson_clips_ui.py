@@ -73,10 +73,14 @@ def test_write_up_clip_and_reel_from_the_lesson_page(page, new_page, live_server
     assert "0:01 – 0:02 (0.5 s)" in dialog.inner_text()
     dialog.get_by_label("Title").fill("Transition")
     dialog.get_by_label("Frame-accurate").uncheck()
+    dialog.get_by_label("Intro card").check()
     dialog.get_by_role("button", name="Make clip").click()
     dialog.get_by_role("link", name="open the clip").wait_for(timeout=120_000)
     dialog.get_by_role("button", name="Close").click()
     page.wait_for_function("() => document.querySelectorAll('#clip-list li .badge.ready').length === 2", timeout=60_000)
+    clips = live_server.api("GET", f"/api/v1/clips?lesson_id={lesson_id}", mentee_token).json()["items"]
+    transition = next(c for c in clips if c["title"] == "Transition")
+    assert transition["title_card"] is True and transition["title_card_ms"] >= 1000
 
     # Tick both, in playing order, and make a reel.
     page.get_by_role("checkbox", name="Transition").check()

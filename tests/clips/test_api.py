@@ -216,3 +216,30 @@ def test_openapi_documents_the_clip_endpoints(api_as, mentor):
                  "/api/v1/clips/{clip_id}/send", "/api/v1/clips/{clip_id}/reviewed", "/api/v1/reels",
                  "/api/v1/reels/{reel_id}"):
         assert path in spec["paths"], path
+
+
+def test_title_card_in_front_of_the_clip(api_as, mentor, av_lesson, run_jobs):
+    api = api_as(mentor)
+    plain = make_clip(api, av_lesson["id"], run_jobs, start_ms=500, end_ms=2500, title="Plain")["clip"]
+    carded = make_clip(api, av_lesson["id"], run_jobs, start_ms=500, end_ms=2500, title="Wait time", captions=True,
+                       title_card=True)["clip"]
+    plain, carded = (api.get(f"/api/v1/clips/{c['id']}").json for c in (plain, carded))
+    assert carded["status"] == "ready", carded["error"]
+    assert (plain["title_card"], plain["title_card_ms"]) == (False, None)
+    assert carded["title_card"] is True and 1900 <= carded["title_card_ms"] <= 2100
+    assert abs(carded["duration_ms"] - plain["duration_ms"] - carded["title_card_ms"]) <= 25
+    paths = [media_store().path(f"{db.session.get(Clip, c['id']).media_prefix}/video.mp4") for c in (plain, carded)]
+    infos = [{s["codec_type"]: s for s in ffprobe(p, "-show_streams")["streams"]} for p in paths]
+    for kind, keys in (("video", ("codec_name", "profile", "width", "height", "pix_fmt", "avg_frame_rate")),
+                       ("audio", ("codec_name", "sample_rate", "channels"))):
+        assert {k: infos[1][kind][k] for k in keys} == {k: infos[0][kind][k] for k in keys}, kind
+    assert infos[1]["subtitle"]["codec_name"] == "mov_text"
+    assert paths[1].read_bytes().find(b"moov") < paths[1].read_bytes().find(b"mdat")
+    firsts = [subprocess.run(["ffmpeg", "-v", "error", "-i", str(p), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt",
+                              "gray", "-"], check=True, capture_output=True).stdout for p in paths]
+    assert firsts[0] != firsts[1]  # the card, not the lesson's picture
+    vtt = api.get(carded["captions_vtt_url"]).get_data(as_text=True)
+    start = carded["title_card_ms"]
+    assert f"00:00:0{start // 1000}.{start % 1000:03d} -->" in vtt and "Wait time" in vtt
+    schema = api_as(None).get("/api/v1/openapi.json").json["components"]["schemas"]
+    assert "title_card" in schema["ClipCreate"]["properties"] and "title_card_ms" in schema["Clip"]["properties"]

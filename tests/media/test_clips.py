@@ -1,4 +1,4 @@
-"""obsapp.media.clips on real files: frame accuracy, smart cut (copied middle, fallback), audio sync,
+"""obsapp.media.clips (cutting, captions, reels) on real files: frame accuracy, smart cut (copied middle, fallback), audio sync,
 captions, thumbnails and reels with chapters."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from obsapp.media import clips
+from obsapp.media import clips, reels
 from tests.media.conftest import decode_gray, ffprobe, top_level_boxes
 
 FF = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
@@ -195,7 +195,7 @@ def test_reel_uses_formats_recorded_with_the_clips(rendition_like, tmp_path, mon
     def no_probe(*args, **kwargs):
         raise AssertionError("probed a clip whose format was given")
 
-    monkeypatch.setattr(clips, "source_video", no_probe)
+    monkeypatch.setattr(reels, "source_video", no_probe)
     result = clips.concat_reel(moved, tmp_path / "reel.mp4", ["One", "Two"], formats=formats)
     assert result.mode == "copy" and [c.title for c in result.chapters] == ["One", "Two"]
     assert frame_numbers(result.path)[:30] == list(range(60, 90))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from obsapp.media import privacy
-from obsapp.media.clips import Caption
+from obsapp.media.captions import Caption
 from tests.clips.faces import face_video, frames_with_faces, gray_frames
 from tests.media.conftest import ffprobe, top_level_boxes
 
@@ -34,6 +34,55 @@ def test_blurred_clip_has_no_detectable_face_in_any_frame(faces, tmp_path):
     assert (video["codec_name"], video["pix_fmt"], video["width"], video["height"]) == ("h264", "yuv420p", 480, 270)
     assert abs(float(info["streams"][1]["duration"]) - 2.0) < 0.03
     assert top_level_boxes(result.path).index("moov") < top_level_boxes(result.path).index("mdat")
+
+
+def test_720p_blurred_clip_passes_the_check_in_every_frame_however_it_is_read(tmp_path_factory):
+    """The clip where, at 720 lines, an encoded mosaic edge once looked like a face in 1 frame of 150: the
+    output check catches such frames and pixelates them again, so no frame is left, read either way."""
+    import cv2
+
+    source = face_video(tmp_path_factory.mktemp("faces720") / "faces-720p.mp4", size="1280x720", seconds=5.0)
+    assert frames_with_faces(source)[0] >= 100
+    result = privacy.blur_faces(source, tmp_path_factory.mktemp("blurred720") / "blurred.mp4")
+    assert frames_with_faces(result.path) == (0, 150)  # ffmpeg's decoding
+    capture, seen = cv2.VideoCapture(str(result.path)), []
+    while True:
+        ok, bgr = capture.read()
+        if not ok:
+            break
+        seen.append(len(privacy.acceptance_faces(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))))
+    capture.release()
+    assert len(seen) == 150 and sum(seen) == 0  # OpenCV's decoding, as the acceptance check reads it
+    assert result.passes <= 4 and result.frames == 150
+
+
+def test_frames_the_output_check_catches_are_pixelated_again(faces, tmp_path, monkeypatch):
+    calls = []
+    real = privacy.faces_in_output
+
+    def check(path, **kwargs):
+        found = real(path, **kwargs)
+        calls.append(found)
+        return {30: [privacy.Box(90, 170, 60, 60)]} if len(calls) == 1 else found  # a "face" on the suit
+
+    monkeypatch.setattr(privacy, "faces_in_output", check)
+    result = privacy.blur_faces(faces, tmp_path / "blurred.mp4")
+    assert (result.passes, result.repaired_frames) == (2, 1) and len(calls) == 2
+    frames = gray_frames(result.path)
+    def flat(picture):  # share of neighbouring pixels (across) that are equal: high in a mosaic
+        return float((np.abs(np.diff(picture[175:225, 95:145].astype(int), axis=1)) <= 1).mean())
+
+    source = gray_frames(faces)
+    assert flat(frames[30]) > 0.6 > 0.4 > flat(source[30])
+    assert flat(frames[10]) < flat(source[10]) + 0.1  # only around the frame the check caught
+    assert frames_with_faces(result.path) == (0, 60)
+
+
+def test_the_output_check_gives_up_rather_than_leave_a_face(faces, tmp_path, monkeypatch):
+    monkeypatch.setattr(privacy, "faces_in_output", lambda path, **kwargs: {5: [privacy.Box(10, 10, 40, 40)]})
+    with pytest.raises(privacy.MediaError) as failed:
+        privacy.blur_faces(faces, tmp_path / "blurred.mp4", max_passes=2)
+    assert failed.value.code == "blur_failed" and not (tmp_path / "blurred.mp4").exists()
 
 
 def test_only_the_faces_change(faces, tmp_path):

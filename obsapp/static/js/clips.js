@@ -120,13 +120,14 @@ export async function openClipDialog({ lessonId, startMs, endMs, annotationId = 
   const captions = checkbox(`clip-${n}-captions`, "Captions", annotationId !== null, "The comment, its kind and criteria as subtitles.");
   const blur = checkbox(`clip-${n}-blur`, "Blur faces", defaults.blur, defaults.blur ? "This lesson blurs faces in everything that leaves it." : "Pixelates every face, e.g. the pupils'.");
   if (defaults.blur) blur.input.disabled = true;
+  const card = checkbox(`clip-${n}-card`, "Intro card", false, "Opens with 2 seconds showing the clip's name, the lesson and the criteria.");
   const status = el("div", { class: "clip-dialog-status", role: "status", "aria-live": "polite" });
   const make = el("button", { type: "submit", class: "primary", text: "Make clip" });
   const close = el("button", { type: "button", text: "Cancel" });
   const form = el("form", { method: "dialog", class: "stack" },
     el("p", { class: "muted", text: `${formatTime(startMs)} – ${formatTime(endMs)} (${Math.round((endMs - startMs) / 100) / 10} s)` }),
     el("div", { class: "field" }, el("label", { for: titleId, text: "Title" }), titleInput),
-    accurate.wrap, captions.wrap, blur.wrap, status,
+    accurate.wrap, captions.wrap, blur.wrap, card.wrap, status,
     el("div", { class: "row" }, make, close));
   const sendPanel = el("div", { class: "clip-dialog-send" });
   dialog.append(el("h2", { id: headingId, text: "Make a clip" }), form, sendPanel);
@@ -150,7 +151,8 @@ export async function openClipDialog({ lessonId, startMs, endMs, annotationId = 
       status.replaceChildren(el("p", { text: "Starting…" }));
       try {
         const body = { start_ms: Math.round(startMs), end_ms: Math.round(endMs), accurate: accurate.input.checked,
-                       captions: captions.input.checked, blur_faces: blur.input.checked };
+                       captions: captions.input.checked, blur_faces: blur.input.checked,
+                       title_card: card.input.checked };
         if (titleInput.value.trim()) body.title = titleInput.value.trim();
         if (annotationId !== null && annotationId !== undefined) body.annotation_id = annotationId;
         const created = await api(`/api/v1/lessons/${lessonId}/clips`, { method: "POST", body });
