@@ -54,6 +54,7 @@ MEASURE = """async () => {
     const last = window.__longTasks.reduce((m, t) => Math.max(m, t[1]), 0);
     const since = performance.now() - Math.max(ready, last);
     if (since >= 500) return { ready, interactive: Math.max(ready, last), longTasks: window.__longTasks.length,
+      taskMs: window.__longTasks.map((t) => [Math.round(t[0]), Math.round(t[1] - t[0])]),
       markers: document.querySelectorAll('#timeline-markers .marker').length,
       items: document.querySelectorAll('#annotation-list li').length };
     await new Promise((r) => setTimeout(r, 50));
@@ -189,6 +190,8 @@ def main() -> None:
         medians[label] = med
         print(f"{label:<28}{med['ready']:>10.0f}{med['interactive']:>16.0f}{med['longTasks']:>12.0f}"
               f"{med['response']:>13.1f}")
+    print("long tasks [start ms, length ms] in the last load of each page:",
+          {label: samples[-1]["taskMs"] for label, samples in results.items()})
     base, loaded = medians.values()
     print(f"\ninteractive with {args.annotations} annotations: {loaded['interactive']:.0f} ms "
           f"({loaded['interactive'] / base['interactive']:.2f}x the empty page); target < 1000 ms")

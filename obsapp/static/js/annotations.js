@@ -6,6 +6,7 @@ import { openClipDialog } from "./clips.js";
 const KIND_LABELS = { strength: "Strength", growth: "Growth area", question: "Question", note: "Note" };
 const KIND_COLORS = { strength: "#1e7d43", growth: "#c26a00", question: "#3b5fc0", note: "#6b6b6b" };
 const LEAD_IN_MS = 2000;
+const RENDER_SLICE = 100;
 const RATINGS = [["1", "beginning"], ["2", "developing"], ["3", "proficient"], ["4", "exemplary"]];
 
 function h(tag, attrs = {}, ...children) {
@@ -74,7 +75,7 @@ export class AnnotationPanel {
     while (url) { const page = await api(url); items.push(...page.items); url = page.next; }
     this.items = items;
     this.itemsChanged = true;
-    this.render();
+    await this.render();
     this.refreshSummary();
   }
 
@@ -316,41 +317,52 @@ export class AnnotationPanel {
     return first ? first.color : KIND_COLORS[a.kind];
   }
 
-  render() {
+  // Markers go in at once; list items in slices of RENDER_SLICE with a pause between them, so a lesson with
+  // thousands of annotations never blocks the page (keys and clicks are handled between slices).
+  async render() {
+    const generation = (this.renderGeneration = (this.renderGeneration || 0) + 1);
     const markers = this.player.markers;
-    markers.innerHTML = "";
-    this.list.innerHTML = "";
-    const markerNodes = [];
-    const itemNodes = [];
     if (this.filterCriterion.options.length <= 1 || this.itemsChanged) this.fillFilterChoices();
     this.itemsChanged = false;
     const shown = this.visibleItems();
     this.filterCount.textContent = shown.length === this.items.length ? "" : `Showing ${shown.length} of ${this.items.length}.`;
-    for (const a of shown) {
-      const left = this.player.fraction(a.start_ms) * 100;
-      const width = a.end_ms ? Math.max(0.4, (this.player.fraction(a.end_ms) * 100) - left) : null;
-      const label = `${formatTime(a.start_ms)} ${KIND_LABELS[a.kind]}: ${a.body || a.criteria.map((c) => c.name).join(", ")}`;
-      markerNodes.push(h("button", { type: "button", class: `marker ${a.end_ms ? "span" : "moment"}`, title: label, "aria-label": label,
-        tabindex: "-1", style: `left:${left}%;${width ? `width:${width}%;` : ""}--marker:${this.colorOf(a)}`,
-        "data-annotation": a.id, onclick: () => this.playFrom(a) }));
-      const item = h("li", { class: "annotation-item", "data-annotation": a.id, style: `--marker:${this.colorOf(a)}` },
-        h("button", { type: "button", class: "annotation-jump", onclick: () => this.playFrom(a),
-          "aria-label": `Play from ${formatTime(a.start_ms)}: ${a.body || KIND_LABELS[a.kind]}` },
-          h("span", { class: "annotation-time" }, formatTime(a.start_ms) + (a.end_ms ? `–${formatTime(a.end_ms)}` : "")),
-          h("span", { class: `badge kind-${a.kind}` }, KIND_LABELS[a.kind]),
-          a.visibility === "private" ? h("span", { class: "badge" }, "private") : null,
-          a.rating ? h("span", { class: "badge", title: "Rating on a 1–4 scale" }, `${a.rating}/4`) : null),
-        h("div", { class: "annotation-body" }),
-        a.criteria.length ? h("p", { class: "annotation-criteria" }, a.criteria.map((c) => c.name).join(" · ")) : null,
-        h("p", { class: "annotation-meta" }, a.author.name, a.hidden ? " · hidden" : ""),
-        this.itemActions(a),
-        this.repliesToggle(a));
-      item.querySelector(".annotation-body").innerHTML = a.body_html || "<p class=\"muted\">(to be written up)</p>";
-      itemNodes.push(item);
+    markers.replaceChildren(...shown.map((a) => this.markerNode(a)));
+    this.list.replaceChildren();
+    this.list.setAttribute("aria-busy", "true");
+    for (let i = 0; i < shown.length; i += RENDER_SLICE) {
+      if (i) await new Promise((resolve) => setTimeout(resolve, 0));
+      if (generation !== this.renderGeneration) return;  // a newer render took over
+      this.list.append(...shown.slice(i, i + RENDER_SLICE).map((a) => this.itemNode(a)));
     }
-    markers.append(...markerNodes);
-    this.list.append(...itemNodes);
+    this.list.removeAttribute("aria-busy");
+    this.current = undefined;
     this.highlight(this.player.currentMs());
+  }
+
+  markerNode(a) {
+    const left = this.player.fraction(a.start_ms) * 100;
+    const width = a.end_ms ? Math.max(0.4, (this.player.fraction(a.end_ms) * 100) - left) : null;
+    const label = `${formatTime(a.start_ms)} ${KIND_LABELS[a.kind]}: ${a.body || a.criteria.map((c) => c.name).join(", ")}`;
+    return h("button", { type: "button", class: `marker ${a.end_ms ? "span" : "moment"}`, title: label, "aria-label": label,
+      tabindex: "-1", style: `left:${left}%;${width ? `width:${width}%;` : ""}--marker:${this.colorOf(a)}`,
+      "data-annotation": a.id, onclick: () => this.playFrom(a) });
+  }
+
+  itemNode(a) {
+    const item = h("li", { class: "annotation-item", "data-annotation": a.id, style: `--marker:${this.colorOf(a)}` },
+      h("button", { type: "button", class: "annotation-jump", onclick: () => this.playFrom(a),
+        "aria-label": `Play from ${formatTime(a.start_ms)}: ${a.body || KIND_LABELS[a.kind]}` },
+        h("span", { class: "annotation-time" }, formatTime(a.start_ms) + (a.end_ms ? `–${formatTime(a.end_ms)}` : "")),
+        h("span", { class: `badge kind-${a.kind}` }, KIND_LABELS[a.kind]),
+        a.visibility === "private" ? h("span", { class: "badge" }, "private") : null,
+        a.rating ? h("span", { class: "badge", title: "Rating on a 1–4 scale" }, `${a.rating}/4`) : null),
+      h("div", { class: "annotation-body" }),
+      a.criteria.length ? h("p", { class: "annotation-criteria" }, a.criteria.map((c) => c.name).join(" · ")) : null,
+      h("p", { class: "annotation-meta" }, a.author.name, a.hidden ? " · hidden" : ""),
+      this.itemActions(a),
+      this.repliesToggle(a));
+    item.querySelector(".annotation-body").innerHTML = a.body_html || "<p class=\"muted\">(to be written up)</p>";
+    return item;
   }
 
   renderSummary(summary) {
