@@ -1,6 +1,6 @@
 // The lesson page's feedback panel: markers on the timeline, the list that follows playback,
 // "Add annotation" (with I/O span keys), replies, and a tagging panel with one hotkey per criterion.
-import { api, announce, formatTime } from "./app.js";
+import { api, announce, formatTime, h } from "./app.js";
 import { openClipDialog } from "./clips.js";
 
 const KIND_LABELS = { strength: "Strength", growth: "Growth area", question: "Question", note: "Note" };
@@ -8,16 +8,6 @@ const KIND_COLORS = { strength: "#1e7d43", growth: "#c26a00", question: "#3b5fc0
 const LEAD_IN_MS = 2000;
 const RENDER_SLICE = 100;
 const RATINGS = [["1", "beginning"], ["2", "developing"], ["3", "proficient"], ["4", "exemplary"]];
-
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else if (v !== null && v !== undefined && v !== false) node.setAttribute(k, v === true ? "" : v);
-  }
-  for (const child of children.flat()) if (child !== null && child !== undefined) node.append(child);
-  return node;
-}
 
 export class AnnotationPanel {
   constructor({ player, lesson, side }) {

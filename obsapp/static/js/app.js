@@ -32,6 +32,17 @@ export async function api(path, { method = "GET", body, headers = {}, signal } =
   return data;
 }
 
+/** h("tag", {attr: value, onclick: fn}, ...children): a DOM element; null/false attributes and children are left out. */
+export function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (v !== null && v !== undefined && v !== false) node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const child of children.flat()) if (child !== null && child !== undefined) node.append(child);
+  return node;
+}
+
 export function formatTime(ms) {
   const total = Math.max(0, Math.floor((ms || 0) / 1000));
   const h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;

@@ -1,19 +1,9 @@
 // "Clips and reels": a list of clips with the reel maker. On the lesson page: that lesson's clips, and making a
 // clip of a marked span. On /clips: every clip I made, from any lesson, to join into one reel.
-import { api, announce, formatTime } from "./app.js";
+import { api, announce, formatTime, h } from "./app.js";
 import { openClipDialog, waitForItem } from "./clips.js";
 
 const DEFAULT_CLIP_MS = 30000;
-
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else if (v !== null && v !== undefined && v !== false) node.setAttribute(k, v === true ? "" : v);
-  }
-  for (const child of children.flat()) if (child !== null && child !== undefined) node.append(child);
-  return node;
-}
 
 const STATUS = { processing: "Being made", ready: "Ready", failed: "Failed" };
 
