@@ -18,11 +18,12 @@ bp = Blueprint("annotations", __name__, template_folder="templates")
 def feedback_page(lesson_id: int):
     lesson = lessons.get_lesson(current_user, lesson_id)
     include_private = request.args.get("private") == "1"
-    rows = services.visible_annotations(current_user, lesson, shared_only=not include_private, with_replies=True)
-    rows = [a for a in rows if a.hidden_at is None]  # what the teacher hid stays off the printed record
+    # One query: everything the reader may see, less what the teacher hid; private notes only when asked for.
+    visible = [a for a in services.visible_annotations(current_user, lesson, with_replies=True)
+               if a.hidden_at is None]
+    has_private = any(a.visibility == "private" for a in visible)
+    rows = visible if include_private else [a for a in visible if a.visibility == "shared"]
     sections = [(kind, label, [a for a in rows if a.kind == kind]) for kind, label in KIND_LABELS.items()]
-    has_private = any(a.visibility == "private" for a in
-                      services.visible_annotations(current_user, lesson)) if not include_private else True
     return render_template("annotations/feedback.html", lesson=lesson, summary=summarize(rows), sections=sections,
                            include_private=include_private, has_private=has_private,
                            markdown=render_markdown, format_ms=format_ms, kind_labels=KIND_LABELS)
