@@ -312,7 +312,7 @@ def _ass_script(card: TitleCard, width: int, height: int, fonts: CardFonts) -> t
                       + "".join(body))
     script = [
         "[Script Info]", "ScriptType: v4.00+", f"PlayResX: {width}", f"PlayResY: {height}", "WrapStyle: 2",
-        "ScaledBorderAndShadow: yes", "",
+        "ScaledBorderAndShadow: yes", "Kerning: yes", "",
         "[V4+ Styles]",
         "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, "
         "Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, "

@@ -6,7 +6,6 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from obsapp.media import clips, titlecard
 from tests.media.conftest import decode_gray, ffprobe, top_level_boxes
@@ -69,7 +68,9 @@ def test_card_when_the_clip_cannot_be_copied_encodes_it(rendition_like, tmp_path
 
 
 def test_card_without_a_font_is_drawn_with_opencv(rendition_like, tmp_path, monkeypatch):  # noqa: F811
-    monkeypatch.setattr(titlecard, "card_font", lambda: None)
+    conf = tmp_path / "fonts.conf"  # fontconfig that knows no font at all
+    conf.write_text(f"<?xml version='1.0'?>\n<fontconfig><cachedir>{tmp_path / 'cache'}</cachedir></fontconfig>\n")
+    monkeypatch.setenv("FONTCONFIG_FILE", str(conf))
     cut = clips.cut_accurate(rendition_like, tmp_path / "clip.mp4", 2000, 4000)
     result = titlecard.prepend_title_card(cut.path, tmp_path / "clip.mp4", CARD, settings_from=[rendition_like])
     assert result.renderer == "opencv" and result.path == tmp_path / "clip.mp4"
@@ -77,9 +78,29 @@ def test_card_without_a_font_is_drawn_with_opencv(rendition_like, tmp_path, monk
     assert decode_gray(result.path)[0].std() > 5
 
 
-@pytest.mark.skipif(titlecard.card_font() is None, reason="no TrueType font installed")
-def test_card_is_drawn_by_ffmpeg_with_a_font(rendition_like, tmp_path):  # noqa: F811
+def test_card_is_drawn_by_libass(rendition_like, tmp_path):  # noqa: F811
     cut = clips.cut_fast(rendition_like, tmp_path / "clip.mp4", 2000, 4000)
     result = titlecard.prepend_title_card(cut.path, tmp_path / "card.mp4", titlecard.TitleCard("Plenary"),
                                           settings_from=[rendition_like])
-    assert result.renderer == "drawtext" and result.mode == "copy"
+    assert result.renderer == "libass" and result.mode == "copy" and result.missing_fonts == ()
+    # Its text where the layout puts it: the title centred, the rest of the card plain background.
+    card = decode_gray(result.path, frames=1)[0].astype(int)
+    background = int(np.median(card))
+    rows = np.flatnonzero((card > background + 60).any(axis=1))
+    cols = np.flatnonzero((card > background + 60).any(axis=0))
+    (text, size, top), = titlecard._layout(titlecard.TitleCard("Plenary"), card.shape[1], card.shape[0])
+    assert abs((rows[0] + rows[-1]) / 2 - (top + size / 2)) < size / 3
+    assert abs((cols[0] + cols[-1]) / 2 - card.shape[1] / 2) < 3
+
+
+def test_card_layout_wraps_every_script_and_keeps_clusters_whole():
+    wrap = titlecard._wrap
+    assert wrap("Wait time after questions", 5.8, 3) == ["Wait time", "after", "questions"]  # 0.58 em a letter
+    assert wrap("课堂观察与反馈课堂观察与反馈", 8, 3) == ["课堂观察与反馈课", "堂观察与反馈"]
+    assert wrap("课堂观察与反馈。课堂", 7, 3) == ["课堂观察与反", "馈。课堂"]  # no line starts with "。"
+    assert wrap("一二三四五六七八九十" * 3, 4, 2) == ["一二三四", "五六 …"]
+    assert wrap("one two three four five six", 4.7, 2) == ["one two", "three …"]
+    tamil = wrap("கற்பித்தல்கற்பித்தல்கற்பித்தல்", 4, 5)
+    assert "".join(tamil) == "கற்பித்தல்" * 3
+    assert not any(line[0] in "\u0bcd\u0bbf" for line in tamil)  # no line starts with a pulli or vowel sign
+    assert wrap("   ", 10, 3) == []
