@@ -9,7 +9,12 @@ case "${1:-base}" in
   base)
     command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || want+=(ffmpeg)
     python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || want+=(python3-venv)
-    # DejaVu Sans draws clip title cards (without it they fall back to OpenCV's ASCII-only font).
+    # Title cards are drawn by libass with fontconfig's fonts: Noto Sans (English, Malay) and Noto Sans Tamil
+    # from fonts-noto-core, Noto Sans CJK SC (Chinese) from fonts-noto-cjk; fc-list tells which are installed.
+    command -v fc-list >/dev/null 2>&1 || want+=(fontconfig)
+    [ -f /usr/share/fonts/truetype/noto/NotoSansTamil-Regular.ttf ] || want+=(fonts-noto-core)
+    [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || want+=(fonts-noto-cjk)
+    # DejaVu Sans: the tests' example of a font without Tamil or Chinese (tests/media/test_card_scripts.py).
     [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || want+=(fonts-dejavu-core)
     ;;
   browser)

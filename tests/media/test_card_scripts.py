@@ -17,6 +17,7 @@ from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, features
 
 from obsapp.media import titlecard
+from obsapp.media.captions import Caption, add_captions, write_webvtt
 from tests.media.conftest import decode_gray
 
 TAMIL = "கற்பித்தல் பயிற்சி"  # teaching practice
@@ -188,3 +189,28 @@ def test_with_no_font_at_all_the_card_is_drawn_in_ascii(clip720, tmp_path, monke
     assert result.renderer == "opencv" and result.mode == "copy"
     assert "no font" in caplog.text
     assert card.shape[1] > 300  # the Malay title, in OpenCV's font
+
+
+def test_obsapp_card_font_sets_the_font_of_latin_text(clip720, tmp_path, monkeypatch):
+    path, index = installed(DEJAVU)
+    for value in (path, DEJAVU):  # a font file (its folder is added for libass) or a family name
+        monkeypatch.setenv("OBSAPP_CARD_FONT", value)
+        assert titlecard.card_fonts().base == DEJAVU
+        card, result = card_text(clip720, MALAY, tmp_path / "card.mp4")
+        reference = draw([(MALAY, path, index)], SIZE, ImageFont.Layout.RAQM)
+        noto = mismatch(card, draw([(MALAY, *installed(FAMILIES["Latin"]))], SIZE, ImageFont.Layout.RAQM))
+        assert same_size(card, reference) and mismatch(card, reference) < 0.35 < noto, value
+        assert result.renderer == "libass" and result.missing_fonts == ()
+
+
+def test_captions_in_every_script_survive_the_track_and_the_sidecar(clip720, tmp_path):
+    # Captions are not burned in: the player draws the mov_text track or the WebVTT sidecar with its own fonts,
+    # so what matters is that the text reaches both unchanged (UTF-8, Tamil's joiners and marks kept).
+    cues = [Caption(text=TAMIL + "\u200c", heading="Strength", start_ms=0, end_ms=400),
+            Caption(text=CHINESE, start_ms=400, end_ms=700), Caption(text=MALAY, start_ms=700)]
+    out = add_captions(clip720, tmp_path / "captioned.mp4", cues)
+    track = subprocess.run(["ffmpeg", "-v", "error", "-i", str(out), "-map", "0:s:0", "-f", "webvtt", "-"],
+                           check=True, capture_output=True, timeout=30).stdout.decode("utf-8")
+    sidecar = write_webvtt(cues, tmp_path / "captions.vtt", 1000).read_text(encoding="utf-8")
+    for text in (TAMIL + "\u200c", CHINESE, MALAY):
+        assert text in track and text in sidecar
