@@ -213,7 +213,7 @@ def _char_width(ch: str) -> float:
     if unicodedata.east_asian_width(ch) in ("W", "F"):
         return 1.0
     if 0x0B80 <= ord(ch) <= 0x0BFF:  # Tamil letters and vowel signs are wider than Latin ones
-        return 0.75
+        return 0.8
     return 0.58
 
 
