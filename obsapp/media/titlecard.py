@@ -97,9 +97,14 @@ class CardFonts:
 
 
 @functools.lru_cache(maxsize=4)
-def _has_libass(ffmpeg: str) -> bool:
+def _filters(ffmpeg: str) -> str:
+    """``ffmpeg -filters`` (kept once it answered: a failure is not remembered)."""
+    return run([ffmpeg, "-hide_banner", "-nostdin", "-filters"], timeout_s=30).stdout.decode("utf-8", "replace")
+
+
+def _has_libass() -> bool:
     try:
-        listing = run([ffmpeg, "-hide_banner", "-nostdin", "-filters"], timeout_s=30).stdout.decode("utf-8", "replace")
+        listing = _filters(ffmpeg_bin())
     except MediaError:
         return False
     return re.search(r"^\s*\S*\s+ass\s", listing, re.MULTILINE) is not None
@@ -143,7 +148,7 @@ def _configured_font() -> tuple[str | None, str | None]:
 
 def card_fonts() -> CardFonts | None:
     """The fonts for a card drawn by libass, or None when it cannot be (no libass in ffmpeg, no font at all)."""
-    if not _has_libass(ffmpeg_bin()):
+    if not _has_libass():
         log.warning("Title card: this ffmpeg has no libass ('ass' filter); the card is drawn in ASCII only")
         return None
     installed = _installed_families()
@@ -154,7 +159,7 @@ def card_fonts() -> CardFonts | None:
     configured, fontsdir = _configured_font()
     base = configured or BASE_FONT
     missing, scripts = [], []
-    if configured is None and installed is not None and base not in installed:
+    if installed is not None and base not in installed and fontsdir is None:  # a file's font is added by libass
         missing.append(base)
     for script, (family, _package) in SCRIPT_FONTS.items():
         if installed is None or family in installed:
@@ -354,8 +359,9 @@ def _card_source(card: TitleCard, width: int, height: int, fps: Fraction, frames
         wanted = {fonts.base if script == "" else SCRIPT_FONTS[script][0] for script in used}
         missing = tuple(family for family in fonts.missing if family in wanted)
         for family in missing:
-            log.warning("Title card: the font %s is not installed (Debian: %s); its text is drawn with "
-                        "another font, or as boxes", family, _PACKAGES[family])
+            hint = f" (Debian: {_PACKAGES[family]})" if family in _PACKAGES else ""
+            log.warning("Title card: the font %s is not installed%s; its text is drawn with another font, "
+                        "or as boxes", family, hint)
         colour = "0x{:02x}{:02x}{:02x}".format(*BACKGROUND)
         options = f"filename={path}" + (f":fontsdir={fonts.fontsdir}" if fonts.fontsdir else "")
         chain = (f"color=c={colour}:s={width}x{height}:r={rate},format=yuv420p,trim=end_frame={frames},"
