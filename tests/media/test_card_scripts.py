@@ -201,6 +201,9 @@ def test_obsapp_card_font_sets_the_font_of_latin_text(clip720, tmp_path, monkeyp
         noto = mismatch(card, draw([(MALAY, *installed(FAMILIES["Latin"]))], SIZE, ImageFont.Layout.RAQM))
         assert same_size(card, reference) and mismatch(card, reference) < 0.35 < noto, value
         assert result.renderer == "libass" and result.missing_fonts == ()
+    monkeypatch.setenv("OBSAPP_CARD_FONT", "No Such Family")  # named but not installed: said, and drawn anyway
+    card, result = card_text(clip720, MALAY, tmp_path / "card.mp4")
+    assert result.missing_fonts == ("No Such Family",) and card.shape[1] > 300
 
 
 def test_captions_in_every_script_survive_the_track_and_the_sidecar(clip720, tmp_path):
