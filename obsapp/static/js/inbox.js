@@ -20,7 +20,7 @@ function day(value) {
 }
 
 export function inboxItem(item) {
-  const delivery = item.delivery || {};
+  const delivery = item.delivery || item; // (before the inbox answered clips, the delivery's fields sat at the top)
   const badge = item.unread ? h("span", { class: "badge unread" }, "Unread")
     : delivery.reviewed_at ? h("span", { class: "badge reviewed" }, "Reviewed") : h("span", { class: "badge" }, "Watched");
   const criteria = (item.criteria || []).map((c) => (typeof c === "string" ? c : c.name));
