@@ -7,7 +7,7 @@ PORT   ?= 5000
 DEMO   ?= 1
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test setup system-deps browser-deps lint bench clean
+.PHONY: run test setup system-deps browser-deps lint bench clean vendor
 
 run: setup
 	$(BIN)/obsapp init
@@ -37,6 +37,11 @@ $(STAMP): pyproject.toml
 
 lint: setup
 	$(BIN)/ruff check .
+
+# maintainers only: re-download the pinned, integrity-checked browser libraries into obsapp/static/vendor/
+# (the results are committed; nothing else needs Node or the npm registry)
+vendor:
+	$(PYTHON) scripts/vendor.py
 
 bench: setup
 	$(BIN)/python bench/ingest.py

@@ -71,10 +71,11 @@ def create_app(config: dict | None = None) -> Flask:
                       cors_allowed_origins=None, manage_session=False, async_handlers=False)
     app.extensions["obsapp.media_store"] = MediaStore(app.config["MEDIA_ROOT"])
 
-    from obsapp import errors
+    from obsapp import errors, security
     from obsapp.accounts import auth
 
     errors.init_app(app)
+    security.init_app(app)
     auth.init_app(app)
     _register_blueprints(app)
     _register_platform_routes(app)

@@ -84,3 +84,38 @@ def test_mentor_annotates_tags_and_mentee_replies(page, new_page, live_server, s
     other.get_by_role("button", name="Send reply").click()
     other.get_by_text("Replies (1)").wait_for()
     assert other.errors == []
+
+
+def test_clicking_anywhere_on_an_annotation_plays_from_its_start(page, live_server, sign_in, media_samples):
+    owner = live_server.make_user(name="Owner Teacher")
+    lesson, token = _ready_lesson(live_server, media_samples, owner["email"])
+    for start_ms, body in ((1000, "Warm welcome at the door"), (2500, "Clear model of the method")):
+        assert live_server.api("POST", f"/api/v1/lessons/{lesson['id']}/annotations", token,
+                               json={"start_ms": start_ms, "body": body, "kind": "strength"}).status_code == 201
+    sign_in(page, live_server, owner["email"])
+    page.goto(f"{live_server.url}/lessons/{lesson['id']}")
+    page.wait_for_function("() => document.body.dataset.annotationsReady === '1'")
+    video = page.locator("video")
+    second = page.locator("#annotation-list li", has_text="Clear model")
+
+    # a click on the item's text (not its time button) plays from the annotation's start
+    second.locator(".annotation-meta").click()
+    page.wait_for_function("() => { const v = document.querySelector('video'); return !v.paused && v.currentTime >= 2.4; }")
+    video.evaluate("v => v.pause()")
+
+    # Enter on the focused item does the same
+    first = page.locator("#annotation-list li", has_text="Warm welcome")
+    first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => { const v = document.querySelector('video'); "
+                           "return !v.paused && v.currentTime >= 0.9 && v.currentTime < 2.4; }")
+    video.evaluate("v => { v.pause(); v.currentTime = 0.2; }")
+    page.wait_for_function("() => { const v = document.querySelector('video'); return v.paused && !v.seeking; }")
+
+    # a button inside the item does its own thing, and does not play
+    second.get_by_role("button", name="Edit", exact=False).first.click()
+    page.get_by_label("Comment").wait_for()
+    assert page.get_by_label("Comment").input_value() == "Clear model of the method"
+    state = video.evaluate("v => ({ paused: v.paused, t: v.currentTime })")
+    assert state["paused"] and state["t"] < 0.5
+    assert page.errors == []

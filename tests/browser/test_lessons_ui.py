@@ -55,7 +55,7 @@ def test_upload_resumes_after_dropped_connection_and_reload(page, live_server, s
     path = media_samples["hevc_aac_mp4"]
     size = path.stat().st_size
     user = live_server.make_user()
-    page.add_init_script("window.OBSAPP_UPLOAD_CHUNK = 16384;")
+    page.add_init_script("localStorage.setItem('obsapp.uploadChunkBytes', '16384')")  # small chunks, many PATCHes
     sign_in(page, live_server, user["email"])
     state = {"patches": 0}
 

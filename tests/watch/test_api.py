@@ -73,7 +73,7 @@ def test_the_watch_page(browser_client, owner_and_lesson, make_user, api_as):
     path = f"/watch/{session['session_id']}"
     html = browser_client(owner).get(path).get_data(as_text=True)
     for text in ("Fractions, Year 5", 'aria-label="People watching"', "Flag this moment", "Lock controls",
-                 "End session", "Copy invite link", 'for="note-body">Note<', "Save note", "js/watch.js"):
+                 "End session", "Copy invite link", 'for="note-body">Note<', "Save note", "js/pages/watch.js"):
         assert text in html, text
     assert "cdn" not in html.lower()
     # (one browser_client per test: the test app context shares `g`, and with it the CSRF token)

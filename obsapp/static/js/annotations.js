@@ -7,13 +7,16 @@ const KIND_LABELS = { strength: "Strength", growth: "Growth area", question: "Qu
 const KIND_COLORS = { strength: "#1e7d43", growth: "#c26a00", question: "#3b5fc0", note: "#6b6b6b" };
 const LEAD_IN_MS = 2000;
 const RENDER_SLICE = 100;
+const INTERACTIVE = "a, button, input, select, textarea, label, summary, details, form, [contenteditable]";
 const RATINGS = [["1", "beginning"], ["2", "developing"], ["3", "proficient"], ["4", "exemplary"]];
 
 export class AnnotationPanel {
-  constructor({ player, lesson, side }) {
+  /** onClipMade(clip): called when a clip made from an annotation is ready (the page refreshes its clip list). */
+  constructor({ player, lesson, side, onClipMade = () => {} }) {
     this.player = player;
     this.lesson = lesson;
     this.side = side;
+    this.onClipMade = onClipMade;
     this.items = [];
     this.criteria = new Map();
     this.frameworks = [];
@@ -279,7 +282,7 @@ export class AnnotationPanel {
     const words = (a.body || a.criteria.map((c) => c.name).join(", ") || KIND_LABELS[a.kind]).replace(/[*_`#>]/g, "");
     openClipDialog({ lessonId: this.lesson.id, startMs: start, endMs: end, annotationId: a.id,
       title: words.length > 80 ? `${words.slice(0, 77)}…` : words })
-      .then((made) => { if (made) document.dispatchEvent(new CustomEvent("obsapp:clip", { detail: made })); });
+      .then((made) => { if (made) this.onClipMade(made); });
   }
 
   itemActions(a) {
@@ -339,7 +342,10 @@ export class AnnotationPanel {
   }
 
   itemNode(a) {
-    const item = h("li", { class: "annotation-item", "data-annotation": a.id, style: `--marker:${this.colorOf(a)}` },
+    // the whole item plays from the annotation's start (click, or Enter when the item has the focus); the
+    // buttons, links and forms inside it keep doing their own thing
+    const item = h("li", { class: "annotation-item", "data-annotation": a.id, style: `--marker:${this.colorOf(a)}`,
+      tabindex: "0", onclick: (event) => this.onItemClick(event, a), onkeydown: (event) => this.onItemKey(event, a) },
       h("button", { type: "button", class: "annotation-jump", onclick: () => this.playFrom(a),
         "aria-label": `Play from ${formatTime(a.start_ms)}: ${a.body || KIND_LABELS[a.kind]}` },
         h("span", { class: "annotation-time" }, formatTime(a.start_ms) + (a.end_ms ? `–${formatTime(a.end_ms)}` : "")),
@@ -547,6 +553,19 @@ export class AnnotationPanel {
     return wrap;
   }
 
+  onItemClick(event, a) {
+    const inner = event.target.closest(INTERACTIVE);
+    if (inner && event.currentTarget.contains(inner)) return;
+    if (String(window.getSelection() || "").length) return; // selecting text to copy it, not asking to play
+    this.playFrom(a);
+  }
+
+  onItemKey(event, a) {
+    if (event.key !== "Enter" || event.target !== event.currentTarget) return;
+    event.preventDefault();
+    this.playFrom(a);
+  }
+
   playFrom(a) {
     this.player.seek(a.start_ms);
     this.player.play();
@@ -588,8 +607,3 @@ export class AnnotationPanel {
     }
   }
 }
-
-document.addEventListener("obsapp:player", (event) => {
-  const side = document.getElementById("lesson-side");
-  if (side) window.obsappAnnotations = new AnnotationPanel({ ...event.detail, side });
-});

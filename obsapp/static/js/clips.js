@@ -187,6 +187,3 @@ export async function openClipDialog({ lessonId, startMs, endMs, annotationId = 
     titleInput.focus();
   });
 }
-
-// Available to pages that are not modules (e.g. inline handlers in other domains' pages).
-window.obsappClips = { openClipDialog, renderSendForm, waitForItem };

@@ -8,15 +8,16 @@ const DEFAULT_CLIP_MS = 30000;
 const STATUS = { processing: "Being made", ready: "Ready", failed: "Failed" };
 
 export class ClipList {
-  constructor({ player = null, lesson = null, root }) {
+  /** annotations: the lesson page's AnnotationPanel (its I/O span marks the span to clip), when there is one. */
+  constructor({ player = null, lesson = null, root, annotations = null }) {
     this.player = player;
     this.lesson = lesson;
+    this.annotations = annotations;
     this.root = root;
     this.canWrite = lesson ? lesson.access === "manage" || lesson.access === "comment" : true;
     this.clips = [];
     this.build();
     this.refresh();
-    document.addEventListener("obsapp:clip", () => this.refresh());
   }
 
   build() {
@@ -90,7 +91,7 @@ export class ClipList {
   }
 
   clipSpan() {
-    const panel = window.obsappAnnotations;
+    const panel = this.annotations;
     const duration = this.player.durationMs || this.lesson.duration_ms;
     let start = this.player.currentMs();
     let end = Math.min(duration, start + DEFAULT_CLIP_MS);
@@ -127,7 +128,6 @@ export class ClipList {
       this.order = [];
       this.reelTitle.value = "";
       this.render();
-      document.dispatchEvent(new CustomEvent("obsapp:reel", { detail: reel }));
     } catch (error) {
       this.reelStatus.replaceChildren(h("p", { class: "flash flash-error" }, error.message));
     } finally {
@@ -135,11 +135,3 @@ export class ClipList {
     }
   }
 }
-
-document.addEventListener("obsapp:player", (event) => {
-  const root = document.getElementById("lesson-clips");
-  if (root) window.obsappLessonClips = new ClipList({ ...event.detail, root });
-});
-
-const mine = document.getElementById("my-clips");
-if (mine) window.obsappMyClips = new ClipList({ root: mine });

@@ -1,7 +1,7 @@
 // The clip and reel pages: playing marks feedback watched, "Reflect" replies on the annotation,
 // "Mark as reviewed", and for senders who received it and what they did.
-import { api, announce } from "./app.js";
-import { renderSendForm, waitForItem } from "./clips.js";
+import { api, announce } from "../app.js";
+import { renderSendForm, waitForItem } from "../clips.js";
 
 const data = JSON.parse(document.getElementById("clip-data").textContent);
 const kind = data.clip ? "clip" : "reel";

@@ -1,8 +1,12 @@
-// The upload page: create the lesson, then send the file with tus; resumable across reloads.
-import { api, formatBytes, formatTime } from "./app.js";
-import { TusUpload } from "./tus.js";
+// The upload page: create the lesson, then send the file with tus-js-client (retries, fingerprinting, resume
+// from storage): an upload interrupted and restarted, even after a reload, carries on from the server's offset.
+import { api, csrfToken, formatBytes, formatTime } from "../app.js";
+import { Upload } from "../tus-client.js";
 
-const STORE_KEY = "obsapp.uploads";
+const STORE_KEY = "obsapp.uploads"; // file -> the lesson it is for (tus itself remembers the upload's URL)
+// a smaller chunk size for networks whose proxies cap request bodies (bytes; default 8 MB)
+const CHUNK_KEY = "obsapp.uploadChunkBytes";
+const RETRY_DELAYS = [0, 1000, 3000, 5000, 10000, 20000, 30000, 60000, 60000, 60000];
 const form = document.getElementById("upload-form");
 const fileInput = document.getElementById("file");
 const dropZone = document.getElementById("drop-zone");
@@ -14,10 +18,12 @@ const text = document.getElementById("progress-text");
 const pauseButton = document.getElementById("pause-button");
 const cancelButton = document.getElementById("cancel-button");
 const resumeNotice = document.getElementById("resume-notice");
-const chunkSize = window.OBSAPP_UPLOAD_CHUNK || 8 * 1024 * 1024;
+const chunkSize = Number(localStorage.getItem(CHUNK_KEY)) || 8 * 1024 * 1024;
 
 let upload = null;
+let uploadFile = null;
 let lessonId = null;
+let state = "idle"; // idle | running | paused | failed | done
 
 const fileKey = (file) => `${file.name}|${file.size}|${file.lastModified}`;
 const saved = () => { try { return JSON.parse(localStorage.getItem(STORE_KEY) || "{}"); } catch (_) { return {}; } };
@@ -43,7 +49,7 @@ function showResumeNotice() {
     const all = saved();
     delete all[key];
     save(all);
-    if (entry.uploadUrl) await fetch(entry.uploadUrl, { method: "DELETE", headers: { "Tus-Resumable": "1.0.0", "X-CSRFToken": document.querySelector('meta[name="csrf-token"]').content } }).catch(() => {});
+    if (entry.uploadUrl) await fetch(entry.uploadUrl, { method: "DELETE", headers: { "Tus-Resumable": "1.0.0", "X-CSRFToken": csrfToken } }).catch(() => {});
     if (entry.lessonId) await api(`/api/v1/lessons/${entry.lessonId}`, { method: "DELETE" }).catch(() => {});
     showResumeNotice();
   };
@@ -95,30 +101,71 @@ function setPaused(paused) {
   pauseButton.setAttribute("aria-pressed", String(paused));
 }
 
+/** The server's own words from a tus error (its JSON error message), else the client's. */
+function errorText(error) {
+  const response = error && error.originalResponse;
+  if (response) {
+    try {
+      const data = JSON.parse(response.getBody());
+      if (data && data.error && data.error.message) return data.error.message;
+    } catch (_) { /* not JSON */ }
+    return `The server answered ${response.getStatus()}.`;
+  }
+  return "The connection to the server was lost.";
+}
+
+function statusOf(error) {
+  return error && error.originalResponse ? error.originalResponse.getStatus() : 0;
+}
+
 async function startUpload(file, entry) {
   progressBox.hidden = false;
   form.hidden = true;
   document.getElementById("progress-name").textContent = file.name;
   lastSample = null;
   rate = 0;
-  upload = new TusUpload(file, {
-    endpoint: entry.uploadEndpoint, uploadUrl: entry.uploadUrl || null, chunkSize,
+  uploadFile = file;
+  upload = new Upload(file, {
+    endpoint: entry.uploadEndpoint,
+    chunkSize,
+    retryDelays: RETRY_DELAYS,
+    headers: { "X-CSRFToken": csrfToken },
     metadata: { filename: file.name, filetype: file.type || "application/octet-stream" },
-    onCreated: (url) => remember(file, { ...entry, uploadUrl: url }),
+    storeFingerprintForResuming: true,
+    removeFingerprintOnSuccess: true,
+    onUploadUrlAvailable: () => remember(file, { ...entry, uploadUrl: upload.url }),
     onProgress,
-    onRetry: (delay) => { text.textContent = `Connection lost. Trying again in ${Math.round(delay / 1000)} s… (nothing is lost)`; },
+    onShouldRetry: (error, attempt) => {
+      const status = statusOf(error);
+      const retry = !status || status >= 500 || status === 409 || status === 423;
+      if (retry) {
+        const delay = RETRY_DELAYS[attempt] || 0;
+        text.textContent = `Connection lost. Trying again${delay ? ` in ${Math.round(delay / 1000)} s` : ""}… (nothing is lost)`;
+      }
+      return retry;
+    },
     onSuccess: () => {
+      state = "done";
       forget(file);
       text.textContent = "Upload complete. Preparing the video…";
       window.location.assign(`/lessons/${entry.lessonId}`);
     },
     onError: (error) => {
-      showError(`The upload stopped: ${error.message}`);
-      if (error.status === 410 || error.status === 404) forget(file);
+      state = "failed";
+      showError(`The upload stopped: ${errorText(error)}`);
+      if ([404, 410].includes(statusOf(error))) forget(file);
       setPaused(true);
     },
   });
+  const previous = await upload.findPreviousUploads();
+  if (previous.length) upload.resumeFromPreviousUpload(previous[0]);
+  run();
+}
+
+function run() {
+  showError("");
   setPaused(false);
+  state = "running";
   upload.start();
 }
 
@@ -156,34 +203,33 @@ form.addEventListener("submit", async (event) => {
   }
 });
 
-pauseButton.addEventListener("click", () => {
+pauseButton.addEventListener("click", async () => {
   if (!upload) return;
-  if (upload.paused || !upload.running) {
-    showError("");
-    setPaused(false);
-    upload.start();
-  } else {
-    upload.pause();
+  if (state === "running") {
+    state = "paused";
     setPaused(true);
+    await upload.abort();
     text.textContent += " · paused";
+  } else if (state === "paused" || state === "failed") {
+    run();
   }
 });
 
 cancelButton.addEventListener("click", async () => {
   if (!upload) return;
   if (!window.confirm("Cancel this upload? The part already sent will be deleted.")) return;
-  const file = upload.file;
-  await upload.abort();
-  forget(file);
+  state = "idle";
+  await upload.abort(true).catch(() => {}); // true: and delete what the server has
+  forget(uploadFile);
   if (lessonId) await api(`/api/v1/lessons/${lessonId}`, { method: "DELETE" }).catch(() => {});
   window.location.assign("/");
 });
 
 window.addEventListener("online", () => {
-  if (upload && !upload.running && !upload.paused) upload.start();
+  if (upload && state === "failed") run(); // gave up while offline: carry on now
 });
 window.addEventListener("beforeunload", (event) => {
-  if (upload && upload.running) { event.preventDefault(); event.returnValue = ""; }
+  if (state === "running") { event.preventDefault(); event.returnValue = ""; }
 });
 
 showResumeNotice();

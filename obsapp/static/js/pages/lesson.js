@@ -1,12 +1,17 @@
-// The lesson page: processing state with live progress, the player once ready, owner actions.
-import { api, announce } from "./app.js";
-import { LessonPlayer, installShortcuts } from "./player.js";
-import { setupShareDialog } from "./share.js";
+// The lesson page: processing state with live progress, the player once ready with its feedback panel
+// (annotations.js) and clip list (lesson-clips.js), owner actions.
+import { AnnotationPanel } from "../annotations.js";
+import { api, announce } from "../app.js";
+import { ClipList } from "../lesson-clips.js";
+import { LessonPlayer, installShortcuts } from "../player.js";
+import { setupShareDialog } from "../share.js";
 
 let lesson = JSON.parse(document.getElementById("lesson-data").textContent);
 const stateBox = document.getElementById("lesson-state");
 const playerArea = document.getElementById("player-area");
 export let player = null;
+export let annotations = null;
+export let clips = null;
 
 function el(tag, attrs = {}, text = "") {
   const node = document.createElement(tag);
@@ -86,8 +91,10 @@ function showPlayer() {
   const help = document.getElementById("help-dialog");
   document.getElementById("help-button").addEventListener("click", () => help.showModal());
   installShortcuts(player, { onHelp: () => help.showModal() });
-  window.obsappPlayer = player;
-  document.dispatchEvent(new CustomEvent("obsapp:player", { detail: { player, lesson } }));
+  const side = document.getElementById("lesson-side");
+  if (side) annotations = new AnnotationPanel({ player, lesson, side, onClipMade: () => clips && clips.refresh() });
+  const clipsRoot = document.getElementById("lesson-clips");
+  if (clipsRoot) clips = new ClipList({ player, lesson, root: clipsRoot, annotations });
   seekToHash();
   window.addEventListener("hashchange", seekToHash);
 }

@@ -1,9 +1,9 @@
-// The watch page: one <video> kept in step with the group (watch-sync.js) over Socket.IO (watch-socket.js),
+// The watch page: one <video> kept in step with the group (watch-sync.js) over Socket.IO (watch-connection.js),
 // who is watching, the host's lock, flags and shared notes, and the connection's state in words.
-import { api, announce, formatTime } from "./app.js";
-import { LessonPlayer, installShortcuts } from "./player.js";
-import { SocketClient } from "./watch-socket.js";
-import { PlaybackSync, ServerClock } from "./watch-sync.js";
+import { api, announce, formatTime } from "../app.js";
+import { LessonPlayer, installShortcuts } from "../player.js";
+import { WatchConnection } from "../watch-connection.js";
+import { PlaybackSync, ServerClock } from "../watch-sync.js";
 
 const data = JSON.parse(document.getElementById("watch-data").textContent);
 const $ = (id) => document.getElementById(id);
@@ -27,7 +27,7 @@ class WatchPage {
     // makes goes through the element's own play/pause/seeking events, where the sync picks it up
     this.player = this.video && data.lesson.media.video_url
       ? new LessonPlayer({ video: this.video, timeline: $("timeline"), lesson: data.lesson }) : null;
-    this.socket = new SocketClient({ namespace: "/watch" });
+    this.socket = new WatchConnection({ namespace: "/watch" });
     this.clock = new ServerClock((clientTime) => this.socket.request("time", { client_time_ms: clientTime }, 3000));
     this.sync = this.video ? new PlaybackSync(this.video, {
       clock: this.clock,
@@ -69,8 +69,10 @@ class WatchPage {
       if (status !== "connected") this.setJoined(false);
       this.renderStatus(status === "connected" ? "joining" : status);
     });
+    socket.on("status", (status) => {
+      if (status === "refused") announce("You are not signed in any more. Sign in again to keep watching.", "error");
+    });
     socket.on("connect", () => this.join());
-    socket.on("connect_error", () => announce("You are not signed in any more. Sign in again to keep watching.", "error"));
     socket.on("state", (state) => this.onState(state));
     socket.on("presence", (presence) => this.renderPresence(presence.users || []));
     socket.on("lock", (lock) => {
@@ -478,6 +480,6 @@ class WatchPage {
   }
 }
 
-const page = new WatchPage();
-window.obsappWatch = page; // for people debugging a session in the console
+// exported for people debugging a session (in the console: `(await import("/static/js/pages/watch.js")).page`)
+export const page = new WatchPage();
 page.start();
