@@ -118,11 +118,14 @@ def worker_command(workers):
     run_standalone(current_app._get_current_object(), workers=workers)
 
 
+COMMANDS = (init_command, demo_command, serve_command, worker_command, users_cli, tokens_cli, mentorships_cli)
+
+
 def init_app(app: Flask) -> None:
-    for command in (init_command, demo_command, serve_command, worker_command):
+    """For `flask --app obsapp ...`; the `obsapp` group carries them itself (listed even when the app
+    cannot load)."""
+    for command in COMMANDS:
         app.cli.add_command(command)
-    for group in (users_cli, tokens_cli, mentorships_cli):
-        app.cli.add_command(group)
 
 
 def _create_app():
@@ -181,3 +184,7 @@ class ObsappGroup(FlaskGroup):
              set_debug_flag=False, help="obsapp: lesson observation and feedback.")
 def main():
     """The ``obsapp`` console script."""
+
+
+for _command in COMMANDS:
+    main.add_command(_command)
