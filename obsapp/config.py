@@ -186,10 +186,7 @@ def _validate(values: dict) -> None:
     choices = {"JOB_BACKEND": JOB_BACKENDS, "LOG_FORMAT": LOG_FORMATS, "LOG_LEVEL": LOG_LEVELS}
     for name, allowed in choices.items():
         value = str(values[name]).strip()
-        if name == "LOG_LEVEL":
-            value = value.upper()
-        elif name != "JOB_BACKEND":
-            value = value.lower()
+        value = value.upper() if name == "LOG_LEVEL" else value.lower()
         if value not in allowed:
             hint = " (celery comes with running at scale)" if name == "JOB_BACKEND" else ""
             raise SettingsError(f"OBSAPP_{name}={values[name]!r} is not valid: use {' or '.join(allowed)}{hint}.")

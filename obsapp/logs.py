@@ -25,8 +25,6 @@ from flask import Flask, g, request
 
 REQUEST_ID_HEADER = "X-Request-Id"
 MAX_REQUEST_ID_LENGTH = 128
-FORMATS = ("text", "json")
-LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # Fields a log call may add with ``extra=``; they become keys of the JSON object.
 EXTRA_FIELDS = ("method", "path", "status", "duration_ms", "remote_addr")
 
