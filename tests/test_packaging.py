@@ -74,6 +74,19 @@ def test_the_package_imports_from_the_new_environment_not_the_checkout(installed
     assert str(REPO) not in out[2].split("|")  # no checkout on the path
 
 
+def _files(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
+
+
+def test_every_file_of_the_package_is_installed(installed):
+    """Code, pages, static files (vendored JS included), migrations and built-in data: all of obsapp/."""
+    package = Path(_run([str(installed["python"]), "-c", "import obsapp; print(obsapp.__file__)"],
+                        env=installed["env"], cwd=installed["work"]).stdout.strip()).parent
+    missing = _files(REPO / "obsapp") - _files(package)
+    assert not missing, sorted(missing)
+
+
 def _reader(stream, lines: queue.Queue):
     for line in stream:
         lines.put(line)
