@@ -1,4 +1,5 @@
 # obsapp: `make run` sets everything up and serves the app; `make test` sets up and runs the whole suite.
+# Installs are locked: requirements.lock (made by `make lock` from pyproject.toml) pins every package.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -6,8 +7,14 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 DEMO   ?= 1
 STAMP  := $(VENV)/.installed-stamp
+LOCK   := requirements.lock
+UV_VERSION := 0.13.9
+# The one way the lock is made: every platform (Docker, Linux, macOS), Python 3.11 and up, the test extra;
+# no user or project uv config, so that the same command gives the same file on every machine.
+LOCK_ARGS := pip compile pyproject.toml --extra test --universal --python-version 3.11 --no-config \
+             --custom-compile-command "make lock" --output-file $(LOCK) --quiet
 
-.PHONY: run test setup system-deps browser-deps lint bench clean vendor
+.PHONY: run test setup system-deps browser-deps lint bench clean vendor lock upgrade lock-tool
 
 run: setup
 	$(BIN)/obsapp init
@@ -29,11 +36,28 @@ system-deps:
 browser-deps:
 	@scripts/ensure-system-deps.sh browser
 
-$(STAMP): pyproject.toml
+# Exactly the locked packages, then obsapp itself (editable, no dependencies of its own choosing);
+# `pip check` fails when pyproject.toml asks for something the lock lacks (then: make lock).
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@$(BIN)/python -m pip check || { echo "$(LOCK) does not match pyproject.toml: run 'make lock'" >&2; exit 1; }
 	touch $(STAMP)
+
+# `make lock`: after editing dependencies in pyproject.toml; keeps every other pin as it is.
+lock: lock-tool
+	$(BIN)/uv $(LOCK_ARGS)
+
+# `make upgrade`: every package to its newest allowed release; `make upgrade P=flask`: just that one.
+upgrade: lock-tool
+	$(BIN)/uv $(LOCK_ARGS) $(if $(P),--upgrade-package $(P),--upgrade)
+
+lock-tool:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/uv --version 2>/dev/null | grep -qE '^uv $(UV_VERSION)( |$$)' \
+	  || $(BIN)/python -m pip install --quiet 'uv==$(UV_VERSION)'
 
 lint: setup
 	$(BIN)/ruff check .
@@ -47,4 +71,4 @@ bench: setup
 	$(BIN)/python bench/ingest.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sqlite3
 import tempfile
@@ -12,7 +11,8 @@ from flask import Flask, Request, current_app, jsonify, send_from_directory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
-from obsapp.config import SOURCE_ROOT, default_instance_path, load_settings
+from obsapp import logs
+from obsapp.config import PACKAGE_DIR, default_instance_path, load_settings
 from obsapp.extensions import api, csrf, db, limiter, login_manager, migrate, socketio
 from obsapp.storage import MediaStore
 
@@ -42,7 +42,8 @@ class ObsRequest(Request):
 
 
 def migrations_dir() -> str:
-    return os.environ.get("OBSAPP_MIGRATIONS_DIR") or str(SOURCE_ROOT / "migrations")
+    """The Alembic scripts ship inside the package (``obsapp/migrations``)."""
+    return os.environ.get("OBSAPP_MIGRATIONS_DIR") or str(PACKAGE_DIR / "migrations")
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -51,8 +52,8 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(instance_path))
     app.request_class = ObsRequest
     app.config.update(load_settings(instance_path, config))
-    logging.basicConfig(level=os.environ.get("OBSAPP_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
+    logs.init_app(app)  # first, so that every request has its id before anything else runs
 
     if app.config["TRUST_PROXY"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup, FlaskGroup, with_appcontext
+from flask.cli import AppGroup, FlaskGroup, ScriptInfo, with_appcontext
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from obsapp.config import SettingsError
 from obsapp.errors import ObsError
+
+log = logging.getLogger(__name__)
 
 users_cli = AppGroup("users", help="Manage accounts.")
 tokens_cli = AppGroup("tokens", help="Manage API tokens.")
@@ -113,11 +118,14 @@ def worker_command(workers):
     run_standalone(current_app._get_current_object(), workers=workers)
 
 
+COMMANDS = (init_command, demo_command, serve_command, worker_command, users_cli, tokens_cli, mentorships_cli)
+
+
 def init_app(app: Flask) -> None:
-    for command in (init_command, demo_command, serve_command, worker_command):
+    """For `flask --app obsapp ...`; the `obsapp` group carries them itself (listed even when the app
+    cannot load)."""
+    for command in COMMANDS:
         app.cli.add_command(command)
-    for group in (users_cli, tokens_cli, mentorships_cli):
-        app.cli.add_command(group)
 
 
 def _create_app():
@@ -126,7 +134,57 @@ def _create_app():
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=True, load_dotenv=False,
+def describe_failure(exc: BaseException) -> str:
+    """One line for a person: what failed and, where we know, what to do about it."""
+    if isinstance(exc, ObsError):
+        text = exc.message
+    elif isinstance(exc, SettingsError):
+        text = str(exc)
+    elif isinstance(exc, OperationalError):
+        text = (f"The database could not be used ({exc.orig}). Check OBSAPP_DATABASE_URL, and that the database "
+                f"server answers or the SQLite file's folder is writable.")
+    elif isinstance(exc, SQLAlchemyError):
+        text = f"Database error: {exc}. Check OBSAPP_DATABASE_URL."
+    elif isinstance(exc, ImportError):
+        text = (f"A module the settings need is not installed ({exc}); e.g. PostgreSQL needs "
+                f"`pip install psycopg[binary]`.")
+    elif isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        text = f"{exc.strerror or exc}{where}"
+    else:
+        text = (f"Unexpected error ({type(exc).__name__}: {exc}). Run again with OBSAPP_LOG_LEVEL=DEBUG "
+                f"to see where it happened.")
+    return " ".join(str(text).split())  # one line, whatever the message held
+
+
+class ObsappGroup(FlaskGroup):
+    """The Flask CLI group whose failures are one readable line on stderr and exit status 1, never a
+    traceback: domain errors, bad settings, an unusable database, files and folders."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure becomes one line
+            log.debug("obsapp command failed", exc_info=exc)
+            raise click.ClickException(describe_failure(exc)) from None
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        try:
+            ctx.ensure_object(ScriptInfo).load_app()
+        except Exception as exc:  # noqa: BLE001 - `obsapp --help` still lists what it can
+            click.echo(f"Error: {describe_failure(exc)}", err=True)
+            self._load_plugin_commands()
+            return sorted(click.Group.list_commands(self, ctx))
+        return super().list_commands(ctx)
+
+
+@click.group(cls=ObsappGroup, create_app=_create_app, add_version_option=True, load_dotenv=False,
              set_debug_flag=False, help="obsapp: lesson observation and feedback.")
 def main():
     """The ``obsapp`` console script."""
+
+
+for _command in COMMANDS:
+    main.add_command(_command)

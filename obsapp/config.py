@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
+from limits import parse_many
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
-SOURCE_ROOT = PACKAGE_DIR.parent
+SOURCE_ROOT = PACKAGE_DIR.parent  # the checkout, when running from one (an editable install)
 WEAK_SECRETS = {"", "dev", "secret", "change-me", "changeme", "obsapp"}
+JOB_BACKENDS = ("embedded",)  # "celery" comes with running at scale
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class SettingsError(RuntimeError):
+    """A setting that cannot work; the message names it and says what is wrong, in one line."""
 
 
 def _bool(value: str) -> bool:
@@ -30,7 +42,7 @@ SETTINGS: dict[str, tuple[object, object]] = {
     "KEEP_ORIGINALS": (True, _bool),
     "UPLOAD_EXPIRY_HOURS": (48, _int),
     "JOB_WORKERS": (None, _int),
-    "JOB_BACKEND": ("embedded", str),
+    "JOB_BACKEND": ("embedded", str),  # validated: only "embedded" for now
     "FFMPEG_TIMEOUT_S": (6 * 3600, _int),
     "MAX_RENDITION_HEIGHT": (1080, _int),
     "LOGIN_RATE_LIMIT": ("10 per 5 minutes", str),
@@ -42,17 +54,42 @@ SETTINGS: dict[str, tuple[object, object]] = {
     "X_ACCEL_REDIRECT_PREFIX": ("", str),
     "SERVER_THREADS": (100, _int),  # an open watch-together socket holds a thread
     "SOCKETIO_MESSAGE_QUEUE": ("", str),  # e.g. redis://host:6379/0 when several web processes serve Socket.IO
+    "LOG_FORMAT": ("text", str),  # text | json (one JSON object per line)
+    "LOG_LEVEL": ("INFO", str),
 }
 
 
+def running_from_checkout() -> bool:
+    return (SOURCE_ROOT / "pyproject.toml").exists()
+
+
 def default_instance_path() -> Path:
-    return Path(os.environ.get("OBSAPP_INSTANCE_PATH") or SOURCE_ROOT / "instance").resolve()
+    """``OBSAPP_INSTANCE_PATH``; else ``instance/`` in a checkout; else (an installed package) Flask's
+    convention for installed apps, ``<prefix>/var/obsapp-instance`` of the Python environment."""
+    configured = os.environ.get("OBSAPP_INSTANCE_PATH")
+    if configured:
+        return Path(configured).expanduser().resolve()
+    if running_from_checkout():
+        return (SOURCE_ROOT / "instance").resolve()
+    return (Path(sys.prefix) / "var" / "obsapp-instance").resolve()
 
 
 def default_media_root(instance_path: Path) -> Path:
-    if (SOURCE_ROOT / "pyproject.toml").exists():  # running from a source checkout
+    if running_from_checkout():
         return SOURCE_ROOT / "media_store"
     return instance_path / "media_store"
+
+
+def ensure_folder(path: Path, what: str) -> None:
+    """Create ``path`` (and its parents) or raise a one-line :class:`SettingsError` saying why not."""
+    if path.exists() and not path.is_dir():
+        raise SettingsError(f"{what} {path} is a file, not a folder.")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingsError(f"{what} {path} could not be created: {exc.strerror or exc}.") from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise SettingsError(f"{what} {path} is not writable by this user.")
 
 
 def _persistent_secret(instance_path: Path) -> str:
@@ -82,19 +119,22 @@ def load_settings(instance_path: Path, overrides: dict | None = None) -> dict:
             try:
                 values[name] = parse(raw)  # type: ignore[operator]
             except ValueError as exc:
-                raise RuntimeError(f"OBSAPP_{name}={raw!r} is not valid: {exc}") from exc
+                raise SettingsError(f"OBSAPP_{name}={raw!r} is not valid: {exc}") from exc
     values.update(overrides or {})
+    _validate(values)
+    ensure_folder(instance_path, "The instance folder (OBSAPP_INSTANCE_PATH)")
 
     env = str(values["ENV"])
     testing = env == "testing" or bool(values.get("TESTING"))
     if not values["DATABASE_URL"]:
         values["DATABASE_URL"] = f"sqlite:///{instance_path / 'obsapp.db'}"
+    _ensure_sqlite_folder(str(values["DATABASE_URL"]))
     values["MEDIA_ROOT"] = str(Path(str(values["MEDIA_ROOT"] or default_media_root(instance_path))).resolve())
     secret = values["SECRET_KEY"]
     if not secret:
         secret = secrets.token_urlsafe(32) if testing else _persistent_secret(instance_path)
     if env == "production" and str(secret).lower() in WEAK_SECRETS:
-        raise RuntimeError("OBSAPP_SECRET_KEY is a well-known value; set a long random secret in production.")
+        raise SettingsError("OBSAPP_SECRET_KEY is a well-known value; set a long random secret in production.")
     if values["JOB_WORKERS"] is None:
         values["JOB_WORKERS"] = max(1, (os.cpu_count() or 2) // 2)
 
@@ -113,6 +153,7 @@ def load_settings(instance_path: Path, overrides: dict | None = None) -> dict:
         WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead, so a long lesson review never expires it
         RATELIMIT_STORAGE_URI=values["RATELIMIT_STORAGE_URI"],
         RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_APPLICATION=api_rate_limit,  # a callable: read per request, see api_rate_limit()
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,  # JSON and forms; upload endpoints raise it to MAX_UPLOAD_BYTES
         MAX_FORM_MEMORY_SIZE=1024 * 1024,
         JSON_SORT_KEYS=False,
@@ -125,3 +166,50 @@ def load_settings(instance_path: Path, overrides: dict | None = None) -> dict:
         OPENAPI_SWAGGER_UI_URL="/api/v1/docs/assets/",
     )
     return config
+
+
+def api_rate_limit() -> str:
+    """The limit of the request in hand (read per request, as the limiter is shared by every app):
+    OBSAPP_API_RATE_LIMIT, one budget per client address shared by every /api/ call; none when the setting
+    is empty (the default). Media bytes and tus upload chunks are left out: a player seeking sends many Range
+    requests, and a large upload is thousands of chunks."""
+    from flask import current_app, request
+
+    path = request.path
+    if not path.startswith("/api/") or path.startswith("/api/v1/uploads/") or "/media/" in path:
+        return ""
+    return current_app.config.get("API_RATE_LIMIT") or ""
+
+
+def _validate(values: dict) -> None:
+    """Settings with a fixed set of values, or a syntax, are checked here (one line saying what is wrong)."""
+    choices = {"JOB_BACKEND": JOB_BACKENDS, "LOG_FORMAT": LOG_FORMATS, "LOG_LEVEL": LOG_LEVELS}
+    for name, allowed in choices.items():
+        value = str(values[name]).strip()
+        value = value.upper() if name == "LOG_LEVEL" else value.lower()
+        if value not in allowed:
+            hint = " (celery comes with running at scale)" if name == "JOB_BACKEND" else ""
+            raise SettingsError(f"OBSAPP_{name}={values[name]!r} is not valid: use {' or '.join(allowed)}{hint}.")
+        values[name] = value
+    for name in ("LOGIN_RATE_LIMIT", "LOGIN_RATE_LIMIT_PER_IP", "API_RATE_LIMIT"):
+        value = str(values[name] or "").strip()
+        values[name] = value
+        if not value and name == "API_RATE_LIMIT":
+            continue
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise SettingsError(f"OBSAPP_{name}={value!r} is not a rate limit (e.g. '100 per minute'): {exc}") \
+                from exc
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    """A SQLite file's folder is created, so a fresh OBSAPP_INSTANCE_PATH or OBSAPP_DATABASE_URL just works."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise SettingsError(f"OBSAPP_DATABASE_URL={url!r} is not a database URL: {exc}") from exc
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") and not database.startswith(
+            "file:"):
+        ensure_folder(Path(database).expanduser().resolve().parent, "The database folder (OBSAPP_DATABASE_URL)")

@@ -10,6 +10,8 @@ import threading
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from obsapp import logs
+
 log = logging.getLogger(__name__)
 
 
@@ -22,6 +24,8 @@ class ObsappServer(BaseApplication):
     def load_config(self):
         for key, value in self.options.items():
             self.cfg.set(key, value)
+        if "control_socket_disable" in self.cfg.settings:  # gunicorn 25.1+: one shared ~/.gunicorn/gunicorn.ctl
+            self.cfg.set("control_socket_disable", True)  # for every server on the machine; obsapp needs none
 
     def load(self):
         return self.application
@@ -50,8 +54,10 @@ def serve(app: Flask, *, host: str, port: int, threads: int, run_jobs: bool = Tr
         "timeout": 120,
         "graceful_timeout": 20,
         "keepalive": 5,
-        "accesslog": "-",
+        "accesslog": None,  # the app writes one access line per request, with its request id (obsapp/logs.py)
         "errorlog": "-",
+        "logger_class": logs.gunicorn_logger_class(app.config["LOG_FORMAT"]),
+        "loglevel": app.config["LOG_LEVEL"].lower(),
         "post_worker_init": post_worker_init,
         "worker_exit": worker_exit,
         "forwarded_allow_ips": "127.0.0.1" if app.config["TRUST_PROXY"] else "",

@@ -20,6 +20,7 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy import or_, select, update
 
+from obsapp import logs
 from obsapp.accounts.models import utcnow
 from obsapp.errors import ObsError
 from obsapp.extensions import db
@@ -136,6 +137,7 @@ def claim_next(worker_id: str) -> int | None:
     return None
 
 
+@logs.job_scope  # every line logged while the job runs carries its job_id
 def run_job(app: Flask, job_id: int, worker_id: str, stop: threading.Event) -> None:
     job = db.session.get(Job, job_id)
     task = queue.TASKS.get(job.kind)
