@@ -71,24 +71,32 @@ def create_app(config: dict | None = None) -> Flask:
                       cors_allowed_origins=None, manage_session=False, async_handlers=False)
     app.extensions["obsapp.media_store"] = MediaStore(app.config["MEDIA_ROOT"])
 
-    from obsapp import errors
+    # The package's own modules are imported here, not at the top: every ``import obsapp.x`` runs this file
+    # first, so importing the domains at module level would make each of them import all of the others.
+    from obsapp import cli, errors, uow
     from obsapp.accounts import auth
 
+    uow.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
     _register_blueprints(app)
     _register_platform_routes(app)
-
-    from obsapp.watch import events as watch_events
-
-    watch_events.init_app(app)
-
-    from obsapp import cli
-    from obsapp.jobs import queue
-
-    queue.load_tasks()
+    _register_domain_hooks(app)
     cli.init_app(app)
     return app
+
+
+def _register_domain_hooks(app: Flask) -> None:
+    """What the domains plug into the infrastructure: job tasks, housekeeping, annotation events to watchers."""
+    from obsapp.clips import tasks as clips_tasks
+    from obsapp.jobs import queue
+    from obsapp.lessons import tasks as lessons_tasks
+    from obsapp.lessons import uploads
+    from obsapp.watch import events as watch_events
+
+    queue.register(*lessons_tasks.TASKS, *clips_tasks.TASKS)
+    queue.register_housekeeping(uploads.expire_abandoned)
+    watch_events.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import select
 
+from obsapp import uow
 from obsapp.accounts import services as accounts
 from obsapp.accounts.models import Mentorship, User
 from obsapp.extensions import db
@@ -80,6 +81,7 @@ def load(app: Flask, *, password: str) -> list[str]:
     if lesson.status == "ready" and not lesson_has_annotations(lesson):
         _annotate(lesson, mentor, teacher)
         lines.append("Added the mentor's feedback on it, tagged with STP and Rosenshine criteria.")
+    uow.commit()
     lines.append("")
     lines.append(f"Sign in at /login with any of the emails above and the password {password!r}.")
     return lines
@@ -96,7 +98,7 @@ def _process_now(app: Flask, job_id: int) -> None:
 
     result = db.session.execute(update(Job).where(Job.id == job_id, Job.state == "queued")
                                 .values(state="running", worker="demo", attempts=Job.attempts + 1))
-    db.session.commit()
+    uow.commit()  # the demo is its own job runner: what it made so far is saved before the job runs
     if result.rowcount == 1:
         run_job(app, job_id, "demo", threading.Event())
     db.session.expire_all()

@@ -6,6 +6,7 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from obsapp import migrations_dir
+from obsapp.extensions import db
 from obsapp.storage import media_store
 
 
@@ -18,6 +19,7 @@ def initialise(app: Flask) -> list[str]:
     report.append(f"Media store ready: {store.root}")
     for loader in builtin_data_loaders():
         report.extend(loader(app))
+    db.session.commit()
     return report
 
 

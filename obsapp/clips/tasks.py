@@ -11,7 +11,7 @@ from obsapp.clips import services
 from obsapp.clips.media import clip_key, reel_key
 from obsapp.clips.models import Clip, Reel
 from obsapp.extensions import db
-from obsapp.jobs.queue import task
+from obsapp.jobs.queue import Task
 from obsapp.lessons.services import rendition_key
 from obsapp.storage import media_store
 
@@ -50,7 +50,6 @@ def title_card_of(clip: Clip):
     return TitleCard(title=clip.title or (clip.lesson.title if clip.lesson else ""), lines=tuple(lines))
 
 
-@task("clip.render", max_attempts=2, on_failure=_clip_failed)
 def render_clip(ctx, clip_id: int, lesson_id: int | None = None) -> dict | None:
     from obsapp.media import MediaError
     from obsapp.media.captions import shifted, write_webvtt
@@ -109,7 +108,7 @@ def render_clip(ctx, clip_id: int, lesson_id: int | None = None) -> dict | None:
     clip.size_bytes = store.size(clip_key(clip, "video.mp4"))
     clip.status, clip.error = "ready", None
     clip.media_version = (clip.media_version or 0) + 1
-    db.session.commit()
+    db.session.flush()
     return {"mode": mode, "duration_ms": duration}
 
 
@@ -123,7 +122,6 @@ def _recorded_format(meta, video):
         return None
 
 
-@task("reel.render", max_attempts=2, on_failure=_reel_failed)
 def render_reel(ctx, reel_id: int) -> dict | None:
     from obsapp.media import MediaError
     from obsapp.media.cutting import thumbnail
@@ -157,5 +155,9 @@ def render_reel(ctx, reel_id: int) -> dict | None:
     reel.size_bytes = store.size(reel_key(reel, "video.mp4"))
     reel.status, reel.error = "ready", None
     reel.media_version = (reel.media_version or 0) + 1
-    db.session.commit()
+    db.session.flush()
     return {"mode": result.mode, "duration_ms": result.duration_ms}
+
+
+TASKS = (Task("clip.render", render_clip, on_failure=_clip_failed, max_attempts=2),
+         Task("reel.render", render_reel, on_failure=_reel_failed, max_attempts=2))

@@ -7,8 +7,9 @@ import logging
 
 from flask import current_app
 
+from obsapp import uow
 from obsapp.extensions import db
-from obsapp.jobs.queue import task
+from obsapp.jobs.queue import Task
 from obsapp.lessons import services
 from obsapp.lessons.models import Lesson
 from obsapp.storage import media_store
@@ -23,7 +24,6 @@ def _ingest_failed(job, message: str) -> None:
         lesson.status, lesson.error = "failed", message
 
 
-@task("lesson.ingest", max_attempts=2, on_failure=_ingest_failed)
 def ingest_lesson(ctx, lesson_id: int) -> dict | None:
     from obsapp.media.ingest import ingest
 
@@ -65,7 +65,10 @@ def ingest_lesson(ctx, lesson_id: int) -> dict | None:
     lesson.status, lesson.error = "ready", None
     lesson.media_version = (lesson.media_version or 0) + 1
     if not config["KEEP_ORIGINALS"]:
-        store.delete(services.original_key(lesson))
+        uow.after_commit(store.delete, services.original_key(lesson))
         lesson.original_key = None
-    db.session.commit()
+    db.session.flush()
     return {"mode": result.mode, "duration_ms": result.duration_ms}
+
+
+TASKS = (Task("lesson.ingest", ingest_lesson, on_failure=_ingest_failed, max_attempts=2),)
