@@ -87,15 +87,19 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _register_domain_hooks(app: Flask) -> None:
-    """What the domains plug into the infrastructure: job tasks, housekeeping, annotation events to watchers."""
+    """What the domains plug into the infrastructure and into domains below them: job tasks, housekeeping,
+    the dashboard's feedback panel, annotation events to watchers."""
     from obsapp.clips import tasks as clips_tasks
+    from obsapp.clips import views as clips_views
     from obsapp.jobs import queue
     from obsapp.lessons import tasks as lessons_tasks
     from obsapp.lessons import uploads
+    from obsapp.lessons import views as lessons_views
     from obsapp.watch import events as watch_events
 
     queue.register(*lessons_tasks.TASKS, *clips_tasks.TASKS)
     queue.register_housekeeping(uploads.expire_abandoned)
+    lessons_views.DASHBOARD_PANELS["feedback"] = clips_views.dashboard_feedback
     watch_events.init_app(app)
 
 

@@ -6,17 +6,14 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from obsapp.clips import services
-from obsapp.clips.serialize import clip_payload, reel_payload
+from obsapp.clips.serialize import clip_payload, feedback_payload, reel_payload
 
 bp = Blueprint("clips", __name__, template_folder="templates")
 
 
-def annotations_api_available() -> bool:
-    """Whether replies on annotations can be written (the "Reflect" box needs them)."""
-    from flask import current_app
-
-    return any(rule.rule.startswith("/api/v1/annotations/<") and rule.rule.endswith("/replies")
-               for rule in current_app.url_map.iter_rules())
+def dashboard_feedback(user) -> list[dict]:
+    """The dashboard's "Feedback for me": clips and reels sent to ``user``, unread first."""
+    return [feedback_payload(row, user) for row in services.inbox(user, limit=30)]
 
 
 @bp.route("/clips")
@@ -45,7 +42,7 @@ def clip_page(clip_id: int):
     clip = services.get_clip(current_user, clip_id)
     payload = clip_payload(clip, current_user)
     page = {"clip": payload, "me": {"id": current_user.id, "name": current_user.name},
-            "replies": annotations_api_available() and clip.annotation_id is not None}
+            "replies": clip.annotation_id is not None}
     return render_template("clips/clip.html", clip=clip, data=payload, page=page)
 
 
