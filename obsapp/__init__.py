@@ -8,9 +8,11 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+import swagger_ui_bundle
 from flask import Flask, Request, current_app, jsonify, send_from_directory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from obsapp.config import SOURCE_ROOT, default_instance_path, load_settings
 from obsapp.extensions import api, csrf, db, limiter, login_manager, migrate, socketio
@@ -55,8 +57,6 @@ def create_app(config: dict | None = None) -> Flask:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     if app.config["TRUST_PROXY"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)  # type: ignore[method-assign]
 
     db.init_app(app)
@@ -126,8 +126,6 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_platform_routes(app: Flask) -> None:
-    import swagger_ui_bundle
-
     assets = Path(swagger_ui_bundle.swagger_ui_path)
 
     @app.route("/api/v1/docs/assets/<path:filename>", endpoint="api_docs_assets")

@@ -14,7 +14,7 @@ from obsapp.annotations.serialize import annotation_payload, etag
 from obsapp.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, PreconditionRequired
 from obsapp.extensions import db
 from obsapp.frameworks import services as frameworks
-from obsapp.frameworks.models import Criterion
+from obsapp.frameworks.models import Criterion, Framework
 from obsapp.lessons.models import Lesson
 
 MAX_BODY = 20000
@@ -190,8 +190,6 @@ def add_reply(actor: User, annotation: Annotation, body: str) -> Reply:
 
 def import_records(actor: User, lesson: Lesson, records: list[dict]) -> int:
     """Validate every record first; add all of them in one transaction, or none (line-level errors)."""
-    from obsapp.frameworks.models import Framework
-
     permissions.require(actor, "comment", lesson)
     active = db.session.execute(select(Criterion).join(Framework).where(Framework.retired_at.is_(None))).scalars()
     by_code, by_name = {}, {}

@@ -16,13 +16,13 @@ from datetime import datetime
 from sqlalchemy import case, select
 
 from obsapp.accounts import permissions
-from obsapp.accounts.models import User, utcnow
+from obsapp.accounts.models import Mentorship, User, utcnow
 from obsapp.annotations.models import Annotation, Reply
 from obsapp.clips.models import Clip, FeedbackItem, Reel, ReelItem
 from obsapp.errors import Conflict, Forbidden, InvalidInput, NotFound
 from obsapp.extensions import db
 from obsapp.jobs.queue import enqueue
-from obsapp.lessons.models import Lesson
+from obsapp.lessons.models import Lesson, LessonShare
 
 MAX_REEL_CLIPS = 50
 MAX_MESSAGE = 5000
@@ -353,8 +353,6 @@ def unread_count(actor: User) -> int:
 def possible_recipients(actor: User, item: Clip | Reel) -> list[User]:
     """People it can be sent to: the lesson's owner, the people it is shared with and the owner's mentors
     (all who may view every lesson in it), except ``actor``."""
-    from obsapp.accounts.models import Mentorship
-    from obsapp.lessons.models import LessonShare
 
     lessons = _lessons_of(item)
     if isinstance(item, Clip):

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from obsapp.clips import services
+from obsapp.clips.models import Reel
 from obsapp.clips.serialize import clip_payload, feedback_payload, reel_payload
+from obsapp.errors import NotFound
+from obsapp.extensions import db
 
 bp = Blueprint("clips", __name__, template_folder="templates")
 
@@ -20,12 +24,6 @@ def dashboard_feedback(user) -> list[dict]:
 @login_required
 def my_clips():
     """Every clip I made (from lessons I may still see), to open, send, or join into a reel; and my reels."""
-    from sqlalchemy import select
-
-    from obsapp.clips.models import Reel
-    from obsapp.errors import NotFound
-    from obsapp.extensions import db
-
     reels = []
     for reel_id in db.session.execute(select(Reel.id).where(Reel.creator_id == current_user.id)
                                       .order_by(Reel.id.desc()).limit(200)).scalars():

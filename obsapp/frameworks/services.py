@@ -9,6 +9,8 @@ import yaml
 from flask import Flask
 from sqlalchemy import func, select
 
+from obsapp.accounts.models import utcnow
+from obsapp.accounts.services import require_admin
 from obsapp.errors import Conflict, Forbidden, InvalidInput, NotFound
 from obsapp.extensions import db
 from obsapp.frameworks.models import Criterion, Framework, LessonFramework
@@ -134,7 +136,6 @@ def create_from_document(document: dict, *, builtin: bool = False) -> Framework:
         for older in db.session.execute(select(Framework).where(Framework.slug == framework.slug,
                                                                 Framework.id != framework.id,
                                                                 Framework.retired_at.is_(None))).scalars():
-            from obsapp.accounts.models import utcnow
 
             older.retired_at = utcnow()  # superseded; its criteria stay readable for old annotations
     return framework
@@ -199,8 +200,6 @@ def export_document(framework: Framework) -> dict:
 
 
 def import_framework(actor, text: str) -> Framework:
-    from obsapp.accounts.services import require_admin
-
     require_admin(actor)
     framework = create_from_document(parse_document(text))
     db.session.flush()
@@ -208,9 +207,6 @@ def import_framework(actor, text: str) -> Framework:
 
 
 def update_framework(actor, framework: Framework, data: dict) -> Framework:
-    from obsapp.accounts.models import utcnow
-    from obsapp.accounts.services import require_admin
-
     require_admin(actor)
     if "name" in data:
         framework.name = data["name"]
@@ -231,8 +227,6 @@ def get_criterion(framework: Framework, criterion_id: int) -> Criterion:
 
 def update_criterion(actor, criterion: Criterion, data: dict) -> Criterion:
     """Change a criterion's name, description, colour or hotkey (admin). Codes stay, so exports still match."""
-    from obsapp.accounts.services import require_admin
-
     require_admin(actor)
     _apply_criterion(criterion, data)
     db.session.flush()
@@ -271,7 +265,6 @@ def update_criteria(actor, framework: Framework, changes: dict[int, dict]) -> Fr
 
     Hotkeys are checked against the framework as it will be after every change, so two criteria can swap keys.
     """
-    from obsapp.accounts.services import require_admin
 
     require_admin(actor)
     by_id = {c.id: c for c in framework.criteria}

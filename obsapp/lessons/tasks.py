@@ -12,6 +12,8 @@ from obsapp.extensions import db
 from obsapp.jobs.queue import Task
 from obsapp.lessons import services
 from obsapp.lessons.models import Lesson
+from obsapp.media import MediaError
+from obsapp.media.ingest import ingest
 from obsapp.storage import media_store
 
 log = logging.getLogger(__name__)
@@ -25,15 +27,12 @@ def _ingest_failed(job, message: str) -> None:
 
 
 def ingest_lesson(ctx, lesson_id: int) -> dict | None:
-    from obsapp.media.ingest import ingest
-
     lesson = db.session.get(Lesson, lesson_id)
     if lesson is None or lesson.job_id != ctx.job_id:
         return {"skipped": "the lesson was deleted or has newer work"}
     store = media_store()
     source = store.path(services.original_key(lesson))
     if not source.is_file():
-        from obsapp.media import MediaError
 
         raise MediaError("The upload is incomplete: the uploaded file is missing. Upload the video again.",
                          code="missing_original")
