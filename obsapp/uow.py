@@ -43,6 +43,8 @@ def commit() -> None:
 
 
 def rollback() -> None:
+    """Undo the unit of work and forget its after-commit actions (also when nothing had begun yet)."""
+    db.session.info.pop(_AFTER_COMMIT, None)
     db.session.rollback()
 
 
