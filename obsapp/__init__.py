@@ -88,7 +88,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _register_domain_hooks(app: Flask) -> None:
     """What the domains plug into the infrastructure and into domains below them: job tasks, housekeeping,
-    the dashboard's feedback panel, annotation events to watchers."""
+    the dashboard's feedback panel, annotation events to watchers. (Imports inside: see create_app.)"""
     from obsapp.clips import tasks as clips_tasks
     from obsapp.clips import views as clips_views
     from obsapp.jobs import queue
@@ -104,6 +104,7 @@ def _register_domain_hooks(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    # imported here, not at the top: see create_app
     from obsapp.accounts.api import blp as accounts_api
     from obsapp.accounts.views import bp as accounts_views
     from obsapp.annotations.api import blp as annotations_api

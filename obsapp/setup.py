@@ -7,6 +7,7 @@ from flask_migrate import upgrade
 
 from obsapp import migrations_dir
 from obsapp.extensions import db
+from obsapp.frameworks.services import load_builtins
 from obsapp.storage import media_store
 
 
@@ -25,6 +26,4 @@ def initialise(app: Flask) -> list[str]:
 
 def builtin_data_loaders() -> list:
     """Loaders of built-in data (teaching-practice frameworks, ...) added by the domains that own it."""
-    from obsapp.frameworks.services import load_builtins
-
     return [load_builtins]
