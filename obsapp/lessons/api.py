@@ -236,8 +236,9 @@ def _expires(upload) -> str:
 def _append(upload, offset: int) -> None:
     """Write this request's body at ``offset``. The new offset is committed while the upload is still held,
     so a writer that takes it next (a client resuming) reads the offset this one reached."""
+    uploads.check_offset(upload, offset)
     checksum = _checksum()
-    uploads.check_chunk(upload, offset, request.content_length)
+    uploads.check_length(upload, request.content_length)
     with uploads.writing(upload) as handle:
         uploads.write_chunk(upload, handle, offset, request.stream, checksum)
         uow.commit()

@@ -104,11 +104,15 @@ def writing(upload: Upload) -> Iterator[BinaryIO]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def check_chunk(upload: Upload, offset: int, declared_length: int | None) -> None:
-    """Before reading a byte: the chunk must start at the server's offset and fit in the upload."""
+def check_offset(upload: Upload, offset: int) -> None:
+    """Before reading a byte: the chunk must start at the server's offset."""
     if offset != upload.offset:
         raise Conflict(f"Upload-Offset {offset} does not match the server's offset {upload.offset}.",
                        code="offset_mismatch", headers={"Upload-Offset": str(upload.offset)})
+
+
+def check_length(upload: Upload, declared_length: int | None) -> None:
+    """Before reading a byte: a chunk whose length is declared must fit in the upload."""
     if declared_length is not None and upload.offset + declared_length > upload.length:
         raise TooLarge("The chunk goes past the Upload-Length given when the upload was created.")
 
