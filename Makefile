@@ -26,6 +26,7 @@ endif
 
 test: setup browser-deps
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 setup: system-deps $(STAMP)

@@ -7,9 +7,11 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+import swagger_ui_bundle
 from flask import Flask, Request, current_app, jsonify, send_from_directory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from obsapp import logs
 from obsapp.config import PACKAGE_DIR, default_instance_path, load_settings
@@ -56,8 +58,6 @@ def create_app(config: dict | None = None) -> Flask:
     logs.init_app(app)  # first, so that every request has its id before anything else runs
 
     if app.config["TRUST_PROXY"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)  # type: ignore[method-assign]
 
     db.init_app(app)
@@ -72,28 +72,41 @@ def create_app(config: dict | None = None) -> Flask:
                       cors_allowed_origins=None, manage_session=False, async_handlers=False)
     app.extensions["obsapp.media_store"] = MediaStore(app.config["MEDIA_ROOT"])
 
-    from obsapp import errors, security
+    # The package's own modules are imported here, not at the top: every ``import obsapp.x`` runs this file
+    # first, so importing the domains at module level would make each of them import all of the others.
+    from obsapp import cli, errors, security, uow
     from obsapp.accounts import auth
 
+    uow.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     auth.init_app(app)
     _register_blueprints(app)
     _register_platform_routes(app)
-
-    from obsapp.watch import events as watch_events
-
-    watch_events.init_app(app)
-
-    from obsapp import cli
-    from obsapp.jobs import queue
-
-    queue.load_tasks()
+    _register_domain_hooks(app)
     cli.init_app(app)
     return app
 
 
+def _register_domain_hooks(app: Flask) -> None:
+    """What the domains plug into the infrastructure and into domains below them: job tasks, housekeeping,
+    the dashboard's feedback panel, annotation events to watchers. (Imports inside: see create_app.)"""
+    from obsapp.clips import tasks as clips_tasks
+    from obsapp.clips import views as clips_views
+    from obsapp.jobs import queue
+    from obsapp.lessons import tasks as lessons_tasks
+    from obsapp.lessons import uploads
+    from obsapp.lessons import views as lessons_views
+    from obsapp.watch import events as watch_events
+
+    queue.register(*lessons_tasks.TASKS, *clips_tasks.TASKS)
+    queue.register_housekeeping(uploads.expire_abandoned)
+    lessons_views.DASHBOARD_PANELS["feedback"] = clips_views.dashboard_feedback
+    watch_events.init_app(app)
+
+
 def _register_blueprints(app: Flask) -> None:
+    # imported here, not at the top: see create_app
     from obsapp.accounts.api import blp as accounts_api
     from obsapp.accounts.views import bp as accounts_views
     from obsapp.annotations.api import blp as annotations_api
@@ -116,8 +129,6 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_platform_routes(app: Flask) -> None:
-    import swagger_ui_bundle
-
     assets = Path(swagger_ui_bundle.swagger_ui_path)
 
     @app.route("/api/v1/docs/assets/<path:filename>", endpoint="api_docs_assets")

@@ -5,15 +5,24 @@ from __future__ import annotations
 import logging
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from obsapp import uow
 from obsapp.accounts import services as accounts
 from obsapp.accounts.models import Mentorship, User
+from obsapp.annotations import services as annotations
+from obsapp.annotations.models import Annotation
 from obsapp.extensions import db
+from obsapp.frameworks.models import Criterion, Framework
+from obsapp.jobs.models import Job
+from obsapp.jobs.worker import run_job
+from obsapp.lessons import services as lessons
 from obsapp.lessons.models import Lesson
+from obsapp.storage import media_store
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +69,6 @@ def load(app: Flask, *, password: str) -> list[str]:
     lesson = db.session.execute(select(Lesson).where(Lesson.owner_id == teacher.id,
                                                      Lesson.title == "Demo: Fractions, P4")).scalar_one_or_none()
     if lesson is None:
-        from obsapp.lessons import services as lessons
 
         lesson = lessons.create_lesson(teacher, {"title": "Demo: Fractions, P4", "subject": "Mathematics",
                                                  "level": "Primary 4",
@@ -68,7 +76,6 @@ def load(app: Flask, *, password: str) -> list[str]:
         with tempfile.TemporaryDirectory() as tmp:
             video = Path(tmp) / "demo-lesson.mp4"
             _demo_video(video)
-            from obsapp.storage import media_store
 
             staged = media_store().tmp_root / f"demo-{lesson.id}.mp4"
             staged.parent.mkdir(parents=True, exist_ok=True)
@@ -80,6 +87,7 @@ def load(app: Flask, *, password: str) -> list[str]:
     if lesson.status == "ready" and not lesson_has_annotations(lesson):
         _annotate(lesson, mentor, teacher)
         lines.append("Added the mentor's feedback on it, tagged with STP and Rosenshine criteria.")
+    uow.commit()
     lines.append("")
     lines.append(f"Sign in at /login with any of the emails above and the password {password!r}.")
     return lines
@@ -87,38 +95,25 @@ def load(app: Flask, *, password: str) -> list[str]:
 
 def _process_now(app: Flask, job_id: int) -> None:
     """Run the demo lesson's ingest here and now, so the demo is ready to watch when the server starts."""
-    import threading
-
-    from sqlalchemy import update
-
-    from obsapp.jobs.models import Job
-    from obsapp.jobs.worker import run_job
-
     result = db.session.execute(update(Job).where(Job.id == job_id, Job.state == "queued")
                                 .values(state="running", worker="demo", attempts=Job.attempts + 1))
-    db.session.commit()
+    uow.commit()  # the demo is its own job runner: what it made so far is saved before the job runs
     if result.rowcount == 1:
         run_job(app, job_id, "demo", threading.Event())
     db.session.expire_all()
 
 
 def lesson_has_annotations(lesson: Lesson) -> bool:
-    from obsapp.annotations.models import Annotation
-
     stmt = select(Annotation.id).where(Annotation.lesson_id == lesson.id).limit(1)
     return db.session.execute(stmt).first() is not None
 
 
 def _criterion(slug: str, code: str):
-    from obsapp.frameworks.models import Criterion, Framework
-
     return db.session.execute(select(Criterion).join(Framework).where(
         Framework.slug == slug, Criterion.code == code, Framework.retired_at.is_(None))).scalar_one_or_none()
 
 
 def _annotate(lesson: Lesson, mentor: User, teacher: User) -> None:
-    from obsapp.annotations import services as annotations
-
     feedback = [
         (3000, 9000, "strength", [("rosenshine", "R1"), ("stp", "LE.1")],
          "A quick **review of last lesson** got everyone thinking before the new material."),

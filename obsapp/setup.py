@@ -6,6 +6,8 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from obsapp import migrations_dir
+from obsapp.extensions import db
+from obsapp.frameworks.services import load_builtins
 from obsapp.storage import media_store
 
 
@@ -18,11 +20,10 @@ def initialise(app: Flask) -> list[str]:
     report.append(f"Media store ready: {store.root}")
     for loader in builtin_data_loaders():
         report.extend(loader(app))
+    db.session.commit()
     return report
 
 
 def builtin_data_loaders() -> list:
     """Loaders of built-in data (teaching-practice frameworks, ...) added by the domains that own it."""
-    from obsapp.frameworks.services import load_builtins
-
     return [load_builtins]

@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
-from flask import current_app
+from flask import Response, current_app, send_file
+
+from obsapp.errors import NotFound
 
 AREAS = ("originals", "renditions", "derived", "tmp")
 
@@ -139,3 +141,25 @@ class MediaStore:
 
 def media_store() -> MediaStore:
     return current_app.extensions["obsapp.media_store"]
+
+
+def serve(key: str, mimetype: str, *, download_name: str | None = None) -> Response:
+    """The one way media leaves the store over HTTP (lessons, clips, reels), after the caller checked access:
+    Range, If-Range and ETag from Werkzeug, private caching, or handed to nginx with X-Accel-Redirect when
+    ``X_ACCEL_REDIRECT_PREFIX`` is set; ``download_name`` makes it a download with that file name."""
+    path = media_store().path(key)
+    if not path.is_file():
+        raise NotFound("No such media file.")
+    prefix = current_app.config.get("X_ACCEL_REDIRECT_PREFIX")
+    if prefix:  # nginx serves the bytes (internal location mapped onto the media root)
+        response = Response(status=200, mimetype=mimetype)
+        response.headers["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + key
+    else:
+        response = send_file(path, mimetype=mimetype, conditional=True, etag=True, max_age=3600)
+    response.cache_control.public = False
+    response.cache_control.private = True
+    response.headers["Accept-Ranges"] = "bytes"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if download_name:
+        response.headers["Content-Disposition"] = f'attachment; filename="{download_name}"'
+    return response

@@ -1,5 +1,6 @@
-"""Shared fixtures: the app on a fresh database per test run (rows cleared after every test), factories,
-API clients, sample videos made with ffmpeg, a real `obsapp serve` and Playwright on Debian's chromium."""
+"""Shared fixtures: the app on one database per test run, each test inside a transaction that is rolled back
+(tests that run jobs get a copy of the freshly initialised database instead), factories, API clients, sample
+videos made with ffmpeg, a real `obsapp serve` and Playwright on Debian's chromium."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy import create_engine, event
 
 from obsapp import create_app
 from obsapp.extensions import db, limiter
@@ -46,24 +50,109 @@ def app(tmp_path_factory):
 
     with app.app_context():
         setup.initialise(app)
+        engine = db.engine
+        app.config["TEST_TEMPLATE_DATABASE"] = _make_template(engine, base)
+        if engine.dialect.name == "sqlite":
+            _transactional_sqlite(engine)
+    # Tests join the per-test outer transaction through savepoints: a commit in the code under test releases
+    # one, a rollback returns to it, and the outer transaction is rolled back after the test.
+    db.session.session_factory.configure(join_transaction_mode="create_savepoint")
     return app
 
 
+def _transactional_sqlite(engine) -> None:
+    """pysqlite's own transaction handling breaks SAVEPOINT: let SQLAlchemy emit BEGIN itself (the
+    workaround from SQLAlchemy's SQLite dialect documentation)."""
+
+    @event.listens_for(engine, "connect")
+    def _no_pysqlite_transactions(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+    engine.dispose()
+
+
+def _make_template(engine, base: Path) -> str:
+    """A copy of the freshly initialised database that tests running jobs start from."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        template = base / "template.db"
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        source, target = sqlite3.connect(url.database), sqlite3.connect(template)
+        with target:
+            source.backup(target)
+        source.close()
+        target.close()
+        return str(template)
+    name = f"{url.database}_template"
+    engine.dispose()
+    with create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"')
+    return name
+
+
+@contextmanager
+def _own_database(app, engines, tmp_path):
+    """A fresh copy of the template database, for code that commits from other connections or threads."""
+    template = app.config["TEST_TEMPLATE_DATABASE"]
+    url = engines[None].url
+    if url.get_backend_name() == "sqlite":
+        copy = tmp_path / "own.db"
+        source, target = sqlite3.connect(template), sqlite3.connect(copy)
+        with target:
+            source.backup(target)
+        source.close()
+        target.close()
+        engine = create_engine(url.set(database=str(copy)))
+        yield engine
+        engine.dispose()
+        return
+    name = f"{url.database}_own"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    engine = create_engine(url.set(database=name))
+    yield engine
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE "{name}"')
+    admin.dispose()
+
+
+@pytest.fixture
+def own_database():
+    """Request this (run_jobs does) for a test whose code commits from other connections: it gets its own copy
+    of the initialised database instead of the rolled-back transaction (see _isolated)."""
+
+
 @pytest.fixture(autouse=True)
-def _isolated(request, app):
-    """Each test starts with empty tables, an empty media store and fresh rate limits."""
+def _isolated(request, app, tmp_path_factory):
+    """Each test runs in a transaction that is rolled back (no table is ever wiped), with an empty media
+    store and fresh rate limits."""
     ctx = app.app_context()
     ctx.push()
-    yield
-    db.session.rollback()
-    db.session.remove()
-    with db.engine.begin() as conn:
-        for table in reversed(db.metadata.sorted_tables):
-            conn.execute(table.delete())
+    engines = db.engines  # Flask-SQLAlchemy's binds of this app: what every session of the app connects to
+    engine = engines[None]
+    with ExitStack() as stack:
+        if "own_database" in request.fixturenames:
+            engines[None] = stack.enter_context(_own_database(app, engines, tmp_path_factory.mktemp("db")))
+        else:
+            connection = stack.enter_context(engine.connect())
+            outer = connection.begin()
+            stack.callback(outer.rollback)
+            engines[None] = connection
+        try:
+            yield
+        finally:
+            db.session.remove()
+            engines[None] = engine
     limiter.reset()
-    from obsapp.frameworks.services import load_builtins
-
-    load_builtins(app)  # built-in data, as `obsapp init` leaves it
     media_root = Path(app.config["MEDIA_ROOT"])
     for area in ("originals", "renditions", "derived", "tmp"):
         shutil.rmtree(media_root / area, ignore_errors=True)
@@ -86,6 +175,7 @@ def make_user():
                                     password=password, is_admin=admin)
         if not active:
             services.update_user(None, user, active=False)
+        db.session.commit()  # the test is the unit of work's boundary here
         return user
 
     return make
@@ -96,7 +186,9 @@ def make_mentorship():
     from obsapp.accounts import services
 
     def make(mentor, mentee):
-        return services.create_mentorship(None, mentor, mentee)
+        mentorship = services.create_mentorship(None, mentor, mentee)
+        db.session.commit()
+        return mentorship
 
     return make
 
@@ -164,6 +256,7 @@ def api_as(app):
 
     def make(user):
         token = services.create_token(None, user, "tests")[1] if user is not None else None
+        db.session.commit()
         return ApiClient(app, token)
 
     return make
@@ -337,14 +430,12 @@ def sign_in():
 # --- running jobs in the test process -------------------------------------------------------------------
 
 @pytest.fixture
-def run_jobs(app):
-    """run_jobs() runs every queued job to its end in this thread (the real task code), returns how many."""
+def run_jobs(app, own_database):
+    """run_jobs() runs every queued job to its end in this thread (the real task code), returns how many.
+    Jobs report progress on connections of their own, so these tests have a database of their own."""
     import threading
 
-    from obsapp.jobs import queue
     from obsapp.jobs.worker import claim_next, run_job
-
-    queue.load_tasks()
 
     def run(limit: int = 20) -> int:
         count = 0

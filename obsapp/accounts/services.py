@@ -62,7 +62,7 @@ def create_user(actor: User | None, *, email: str, name: str, password: str, is_
         raise Conflict(f"There is already an account for {email}.", code="email_taken")
     user = User(email=email, name=name[:120], password_hash=hash_password(password), is_admin=is_admin)
     db.session.add(user)
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -87,7 +87,7 @@ def update_user(actor: User | None, user: User, *, name: str | None = None, is_a
     if password is not None:
         _check_password(password)
         user.password_hash = hash_password(password)
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -103,7 +103,7 @@ def authenticate(email: str, password: str) -> User | None:
     if new_hash:
         user.password_hash = new_hash
     user.last_login_at = utcnow()
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -136,7 +136,7 @@ def create_token(actor: User | None, user: User, name: str = "") -> tuple[ApiTok
     token = ApiToken(user_id=user.id, name=(name or "").strip()[:120], token_hash=_digest(plain),
                      prefix=plain[: len(TOKEN_PREFIX) + 6])
     db.session.add(token)
-    db.session.commit()
+    db.session.flush()
     return token, plain
 
 
@@ -154,7 +154,7 @@ def user_for_token(plain: str) -> User | None:
         last = last.replace(tzinfo=now.tzinfo)
     if last is None or now - last > timedelta(minutes=5):  # avoid a write on every request
         token.last_used_at = now
-        db.session.commit()
+        db.session.flush()
     return token.user
 
 
@@ -168,7 +168,7 @@ def revoke_token(actor: User, token_id: int) -> None:
     if token is None or token.user_id != actor.id or token.revoked_at is not None:
         raise NotFound("No such token.")
     token.revoked_at = utcnow()
-    db.session.commit()
+    db.session.flush()
 
 
 # --- Mentorships --------------------------------------------------------------------------------
@@ -187,7 +187,7 @@ def create_mentorship(actor: User | None, mentor: User, mentee: User) -> Mentors
         raise Conflict(f"{mentor.name} already mentors {mentee.name}.", code="already_paired")
     mentorship = Mentorship(mentor_id=mentor.id, mentee_id=mentee.id, created_by_id=actor.id if actor else None)
     db.session.add(mentorship)
-    db.session.commit()
+    db.session.flush()
     return mentorship
 
 
@@ -202,7 +202,7 @@ def end_mentorship(actor: User | None, mentorship: Mentorship) -> Mentorship:
     require_admin(actor)
     if mentorship.ended_at is None:
         mentorship.ended_at = utcnow()
-        db.session.commit()
+        db.session.flush()
     return mentorship
 
 

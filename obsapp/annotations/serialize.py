@@ -7,9 +7,12 @@ from markdown_it import MarkdownIt
 
 from obsapp.accounts.models import User
 from obsapp.annotations.models import Annotation, Reply
-from obsapp.annotations.services import etag
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+
+def etag(annotation: Annotation) -> str:
+    return f'"{annotation.id}-{annotation.version}"'
 
 
 def render_markdown(text: str) -> str:

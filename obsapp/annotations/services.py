@@ -5,21 +5,19 @@ from __future__ import annotations
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from obsapp import uow
 from obsapp.accounts import permissions
 from obsapp.accounts.models import User, utcnow
 from obsapp.annotations import events
 from obsapp.annotations.models import KINDS, VISIBILITIES, Annotation, Reply, annotation_criteria
+from obsapp.annotations.serialize import annotation_payload, etag
 from obsapp.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, PreconditionRequired
 from obsapp.extensions import db
 from obsapp.frameworks import services as frameworks
-from obsapp.frameworks.models import Criterion
+from obsapp.frameworks.models import Criterion, Framework
 from obsapp.lessons.models import Lesson
 
 MAX_BODY = 20000
-
-
-def etag(annotation: Annotation) -> str:
-    return f'"{annotation.id}-{annotation.version}"'
 
 
 def visible_filter(actor: User, lesson: Lesson):
@@ -32,13 +30,12 @@ def visible_filter(actor: User, lesson: Lesson):
 
 
 def _event_payload(annotation: Annotation) -> dict:
-    from obsapp.annotations.serialize import annotation_payload
-
     return annotation_payload(annotation, None)
 
 
 def _publish(lesson_id: int, event: str, annotation: Annotation) -> None:
-    events.publish(lesson_id, event, _event_payload(annotation))
+    """Tell subscribers once the change is saved (the payload is read now, while the session is open)."""
+    uow.after_commit(events.publish, lesson_id, event, _event_payload(annotation))
 
 
 def get_annotation(actor: User, annotation_id: int) -> Annotation:
@@ -96,7 +93,7 @@ def create(actor: User, lesson: Lesson, data: dict) -> Annotation:
     annotation = Annotation(lesson_id=lesson.id, author_id=actor.id, body=fields.pop("body", "") or "",
                             criteria=fields.pop("criteria", []), **fields)
     db.session.add(annotation)
-    db.session.commit()
+    db.session.flush()
     _publish(lesson.id, "annotation.created", annotation)
     return annotation
 
@@ -115,7 +112,7 @@ def update(actor: User, annotation: Annotation, data: dict, if_match: str | None
         setattr(annotation, key, value if key != "body" else (value or ""))
     annotation.version += 1
     annotation.updated_at = utcnow()
-    db.session.commit()
+    db.session.flush()
     _publish(lesson.id, "annotation.updated", annotation)
     return annotation
 
@@ -125,8 +122,8 @@ def delete(actor: User, annotation: Annotation) -> None:
         raise Forbidden("Only the author can delete an annotation.")
     lesson_id, payload = annotation.lesson_id, _event_payload(annotation)
     db.session.delete(annotation)
-    db.session.commit()
-    events.publish(lesson_id, "annotation.deleted", payload)
+    db.session.flush()
+    uow.after_commit(events.publish, lesson_id, "annotation.deleted", payload)
 
 
 def set_hidden(actor: User, annotation: Annotation, hidden: bool) -> Annotation:
@@ -136,7 +133,7 @@ def set_hidden(actor: User, annotation: Annotation, hidden: bool) -> Annotation:
     annotation.hidden_at = utcnow() if hidden else None
     annotation.hidden_by_id = actor.id if hidden else None
     annotation.version += 1
-    db.session.commit()
+    db.session.flush()
     return annotation
 
 
@@ -186,15 +183,13 @@ def add_reply(actor: User, annotation: Annotation, body: str) -> Reply:
         raise InvalidInput(f"The reply is longer than {MAX_BODY} characters.", fields={"body": ["Too long."]})
     reply = Reply(annotation_id=annotation.id, author_id=actor.id, body=body)
     db.session.add(reply)
-    db.session.commit()
+    db.session.flush()
     _publish(lesson.id, "annotation.replied", annotation)
     return reply
 
 
 def import_records(actor: User, lesson: Lesson, records: list[dict]) -> int:
     """Validate every record first; add all of them in one transaction, or none (line-level errors)."""
-    from obsapp.frameworks.models import Framework
-
     permissions.require(actor, "comment", lesson)
     active = db.session.execute(select(Criterion).join(Framework).where(Framework.retired_at.is_(None))).scalars()
     by_code, by_name = {}, {}
@@ -226,5 +221,5 @@ def import_records(actor: User, lesson: Lesson, records: list[dict]) -> int:
     for fields in rows:
         db.session.add(Annotation(lesson_id=lesson.id, author_id=actor.id, body=fields.pop("body", "") or "",
                                   criteria=fields.pop("criteria", []), **fields))
-    db.session.commit()
+    db.session.flush()
     return len(rows)

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from obsapp import storage_keys
 from obsapp.accounts.models import User, UTCDateTime, utcnow
 from obsapp.extensions import db
 from obsapp.lessons.models import Lesson
@@ -55,8 +56,7 @@ class Clip(db.Model):
 
     @property
     def media_prefix(self) -> str:
-        # Under the lesson's derived media, so deleting the lesson deletes its clips' files too.
-        return f"derived/lessons/{self.lesson_id}/clips/{self.id}"
+        return storage_keys.clip_prefix(self.lesson_id, self.id)
 
 
 class Reel(db.Model):
@@ -88,7 +88,7 @@ class Reel(db.Model):
 
     @property
     def media_prefix(self) -> str:
-        return f"derived/reels/{self.id}"
+        return storage_keys.reel_prefix(self.id)
 
 
 class ReelItem(db.Model):

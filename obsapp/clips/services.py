@@ -1,4 +1,4 @@
-"""Clip, reel and feedback rules. Services take the acting user, check permissions, and commit once.
+"""Clip, reel and feedback rules. Services take the acting user, check permissions, and flush (the request commits).
 
 Who may do what:
 - see a clip (and its media): anyone who may view its lesson; nobody else (404);
@@ -16,12 +16,13 @@ from datetime import datetime
 from sqlalchemy import case, select
 
 from obsapp.accounts import permissions
-from obsapp.accounts.models import User, utcnow
+from obsapp.accounts.models import Mentorship, User, utcnow
+from obsapp.annotations.models import Annotation, Reply
 from obsapp.clips.models import Clip, FeedbackItem, Reel, ReelItem
 from obsapp.errors import Conflict, Forbidden, InvalidInput, NotFound
 from obsapp.extensions import db
 from obsapp.jobs.queue import enqueue
-from obsapp.lessons.models import Lesson
+from obsapp.lessons.models import Lesson, LessonShare
 
 MAX_REEL_CLIPS = 50
 MAX_MESSAGE = 5000
@@ -30,32 +31,23 @@ MAX_MESSAGE = 5000
 # --- the annotations domain, in one place ----------------------------------------------------------
 
 
-def _annotation_models():
-    try:
-        from obsapp.annotations import models
-    except ImportError:  # the annotations domain is not installed
-        return None
-    return models
-
-
 def annotation_context(actor: User | None, annotation_id: int, lesson: Lesson) -> dict:
     """What a clip needs of an annotation: its words, kind and criteria (checked: same lesson, visible to ``actor``).
 
     Raises InvalidInput when there is no such annotation on that lesson for this person.
     """
-    models = _annotation_models()
-    annotation = db.session.get(models.Annotation, annotation_id) if models is not None else None
+    annotation = db.session.get(Annotation, annotation_id)
     if annotation is None or annotation.lesson_id != lesson.id:
         raise InvalidInput("No such annotation on this lesson.", fields={"annotation_id": ["Not found."]})
     if getattr(annotation, "visibility", "shared") == "private" and annotation.author_id != getattr(actor, "id", None):
         raise InvalidInput("No such annotation on this lesson.", fields={"annotation_id": ["Not found."]})
     return {
         "id": annotation.id,
-        "body": getattr(annotation, "body", None) or "",
-        "kind": getattr(annotation, "kind", None),
-        "criteria": _criterion_names(getattr(annotation, "criteria", None)),
-        "start_ms": getattr(annotation, "start_ms", None),
-        "end_ms": getattr(annotation, "end_ms", None),
+        "body": annotation.body or "",
+        "kind": annotation.kind,
+        "criteria": _criterion_names(annotation.criteria),
+        "start_ms": annotation.start_ms,
+        "end_ms": annotation.end_ms,
     }
 
 
@@ -75,15 +67,11 @@ def _criterion_names(criteria) -> list[str]:
 
 def reflections_since(annotation_id: int | None, user_id: int, since: datetime | None) -> int:
     """How many replies ``user_id`` wrote on the annotation since ``since`` (their reflections); 0 if unknown."""
-    models = _annotation_models()
-    reply = None
-    if models is not None:
-        reply = next((getattr(models, name) for name in ("Reply", "AnnotationReply") if hasattr(models, name)), None)
-    if reply is None or annotation_id is None:
+    if annotation_id is None:
         return 0
-    stmt = select(reply.id).where(reply.annotation_id == annotation_id, reply.author_id == user_id)
-    if since is not None and hasattr(reply, "created_at"):
-        stmt = stmt.where(reply.created_at >= since)
+    stmt = select(Reply.id).where(Reply.annotation_id == annotation_id, Reply.author_id == user_id)
+    if since is not None:
+        stmt = stmt.where(Reply.created_at >= since)
     return len(db.session.execute(stmt).all())
 
 
@@ -142,7 +130,7 @@ def create_clip(actor: User, lesson: Lesson, data: dict) -> Clip:
     db.session.add(clip)
     db.session.flush()
     clip.job_id = enqueue("clip.render", owner_id=actor.id, lesson_id=lesson.id, clip_id=clip.id).id
-    db.session.commit()
+    db.session.flush()
     return clip
 
 
@@ -154,7 +142,7 @@ def retry_clip(actor: User, clip: Clip) -> Clip:
         raise Conflict("The lesson's video is not ready.", code="not_ready")
     clip.status, clip.error = "processing", None
     clip.job_id = enqueue("clip.render", owner_id=actor.id, lesson_id=clip.lesson_id, clip_id=clip.id).id
-    db.session.commit()
+    db.session.flush()
     return clip
 
 
@@ -231,7 +219,7 @@ def create_reel(actor: User, title: str, clip_ids: list[int]) -> Reel:
     db.session.add(reel)
     db.session.flush()
     reel.job_id = enqueue("reel.render", owner_id=actor.id, reel_id=reel.id).id
-    db.session.commit()
+    db.session.flush()
     return reel
 
 
@@ -242,7 +230,7 @@ def retry_reel(actor: User, reel: Reel) -> Reel:
         raise Conflict("Only a reel whose processing failed can be retried.")
     reel.status, reel.error = "processing", None
     reel.job_id = enqueue("reel.render", owner_id=actor.id, reel_id=reel.id).id
-    db.session.commit()
+    db.session.flush()
     return reel
 
 
@@ -292,7 +280,7 @@ def send(actor: User, item: Clip | Reel, user_ids: list[int], message: str | Non
             db.session.add(row)
         row.sender_id, row.message, row.sent_at = actor.id, message, utcnow()
         sent.append(row)
-    db.session.commit()
+    db.session.flush()
     return sent
 
 
@@ -309,7 +297,7 @@ def mark_watched(actor: User, item: Clip | Reel) -> FeedbackItem:
     row = _my_delivery(actor, item)
     if row.watched_at is None:
         row.watched_at = utcnow()
-        db.session.commit()
+        db.session.flush()
     return row
 
 
@@ -318,7 +306,7 @@ def mark_reviewed(actor: User, item: Clip | Reel) -> FeedbackItem:
     now = utcnow()
     row.watched_at = row.watched_at or now
     row.reviewed_at = row.reviewed_at or now
-    db.session.commit()
+    db.session.flush()
     return row
 
 
@@ -365,8 +353,6 @@ def unread_count(actor: User) -> int:
 def possible_recipients(actor: User, item: Clip | Reel) -> list[User]:
     """People it can be sent to: the lesson's owner, the people it is shared with and the owner's mentors
     (all who may view every lesson in it), except ``actor``."""
-    from obsapp.accounts.models import Mentorship
-    from obsapp.lessons.models import LessonShare
 
     lessons = _lessons_of(item)
     if isinstance(item, Clip):

@@ -11,8 +11,15 @@ from obsapp.clips import services
 from obsapp.clips.media import clip_key, reel_key
 from obsapp.clips.models import Clip, Reel
 from obsapp.extensions import db
-from obsapp.jobs.queue import task
+from obsapp.jobs.queue import Task
 from obsapp.lessons.services import rendition_key
+from obsapp.media import MediaError
+from obsapp.media.captions import Caption, shifted, write_webvtt
+from obsapp.media.cutting import cut_accurate, cut_fast, thumbnail
+from obsapp.media.privacy import blur_faces
+from obsapp.media.reels import concat_reel
+from obsapp.media.source import source_video, source_video_from_dict, source_video_to_dict
+from obsapp.media.titlecard import TitleCard, prepend_title_card
 from obsapp.storage import media_store
 
 log = logging.getLogger(__name__)
@@ -31,8 +38,6 @@ def _reel_failed(job, message: str) -> None:
 
 
 def caption_cues(clip: Clip):
-    from obsapp.media.captions import Caption
-
     if not clip.captions:
         return []
     text = clip.comment or clip.title
@@ -41,8 +46,6 @@ def caption_cues(clip: Clip):
 
 def title_card_of(clip: Clip):
     """The card in front of a clip: its title, then the lesson's title and the annotation's kind and criteria."""
-    from obsapp.media.titlecard import TitleCard
-
     lines = [clip.lesson.title] if clip.lesson and clip.lesson.title and clip.lesson.title != clip.title else []
     heading = services.heading_of(clip.kind, clip.criteria)
     if heading:
@@ -50,15 +53,7 @@ def title_card_of(clip: Clip):
     return TitleCard(title=clip.title or (clip.lesson.title if clip.lesson else ""), lines=tuple(lines))
 
 
-@task("clip.render", max_attempts=2, on_failure=_clip_failed)
 def render_clip(ctx, clip_id: int, lesson_id: int | None = None) -> dict | None:
-    from obsapp.media import MediaError
-    from obsapp.media.captions import shifted, write_webvtt
-    from obsapp.media.cutting import cut_accurate, cut_fast, thumbnail
-    from obsapp.media.privacy import blur_faces
-    from obsapp.media.source import source_video, source_video_to_dict
-    from obsapp.media.titlecard import prepend_title_card
-
     clip = db.session.get(Clip, clip_id)
     if clip is None or clip.job_id != ctx.job_id:
         return {"skipped": "the clip was deleted or has newer work"}
@@ -109,26 +104,19 @@ def render_clip(ctx, clip_id: int, lesson_id: int | None = None) -> dict | None:
     clip.size_bytes = store.size(clip_key(clip, "video.mp4"))
     clip.status, clip.error = "ready", None
     clip.media_version = (clip.media_version or 0) + 1
-    db.session.commit()
+    db.session.flush()
     return {"mode": mode, "duration_ms": duration}
 
 
 def _recorded_format(meta, video):
     """The clip's format as its job recorded it, or None (clips made before that was kept are probed)."""
-    from obsapp.media.source import source_video_from_dict
-
     try:
         return source_video_from_dict(json.loads(meta.read_text()), video)
     except (OSError, ValueError):
         return None
 
 
-@task("reel.render", max_attempts=2, on_failure=_reel_failed)
 def render_reel(ctx, reel_id: int) -> dict | None:
-    from obsapp.media import MediaError
-    from obsapp.media.cutting import thumbnail
-    from obsapp.media.reels import concat_reel
-
     reel = db.session.get(Reel, reel_id)
     if reel is None or reel.job_id != ctx.job_id:
         return {"skipped": "the reel was deleted or has newer work"}
@@ -157,5 +145,9 @@ def render_reel(ctx, reel_id: int) -> dict | None:
     reel.size_bytes = store.size(reel_key(reel, "video.mp4"))
     reel.status, reel.error = "ready", None
     reel.media_version = (reel.media_version or 0) + 1
-    db.session.commit()
+    db.session.flush()
     return {"mode": result.mode, "duration_ms": result.duration_ms}
+
+
+TASKS = (Task("clip.render", render_clip, on_failure=_clip_failed, max_attempts=2),
+         Task("reel.render", render_reel, on_failure=_reel_failed, max_attempts=2))

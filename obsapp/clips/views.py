@@ -4,31 +4,26 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from obsapp.clips import services
-from obsapp.clips.serialize import clip_payload, reel_payload
+from obsapp.clips.models import Reel
+from obsapp.clips.serialize import clip_payload, feedback_payload, reel_payload
+from obsapp.errors import NotFound
+from obsapp.extensions import db
 
 bp = Blueprint("clips", __name__, template_folder="templates")
 
 
-def annotations_api_available() -> bool:
-    """Whether replies on annotations can be written (the "Reflect" box needs them)."""
-    from flask import current_app
-
-    return any(rule.rule.startswith("/api/v1/annotations/<") and rule.rule.endswith("/replies")
-               for rule in current_app.url_map.iter_rules())
+def dashboard_feedback(user) -> list[dict]:
+    """The dashboard's "Feedback for me": clips and reels sent to ``user``, unread first."""
+    return [feedback_payload(row, user) for row in services.inbox(user, limit=30)]
 
 
 @bp.route("/clips")
 @login_required
 def my_clips():
     """Every clip I made (from lessons I may still see), to open, send, or join into a reel; and my reels."""
-    from sqlalchemy import select
-
-    from obsapp.clips.models import Reel
-    from obsapp.errors import NotFound
-    from obsapp.extensions import db
-
     reels = []
     for reel_id in db.session.execute(select(Reel.id).where(Reel.creator_id == current_user.id)
                                       .order_by(Reel.id.desc()).limit(200)).scalars():
@@ -45,7 +40,7 @@ def clip_page(clip_id: int):
     clip = services.get_clip(current_user, clip_id)
     payload = clip_payload(clip, current_user)
     page = {"clip": payload, "me": {"id": current_user.id, "name": current_user.name},
-            "replies": annotations_api_available() and clip.annotation_id is not None}
+            "replies": clip.annotation_id is not None}
     return render_template("clips/clip.html", clip=clip, data=payload, page=page)
 
 

@@ -9,6 +9,8 @@ import yaml
 from flask import Flask
 from sqlalchemy import func, select
 
+from obsapp.accounts.models import utcnow
+from obsapp.accounts.services import require_admin
 from obsapp.errors import Conflict, Forbidden, InvalidInput, NotFound
 from obsapp.extensions import db
 from obsapp.frameworks.models import Criterion, Framework, LessonFramework
@@ -134,7 +136,6 @@ def create_from_document(document: dict, *, builtin: bool = False) -> Framework:
         for older in db.session.execute(select(Framework).where(Framework.slug == framework.slug,
                                                                 Framework.id != framework.id,
                                                                 Framework.retired_at.is_(None))).scalars():
-            from obsapp.accounts.models import utcnow
 
             older.retired_at = utcnow()  # superseded; its criteria stay readable for old annotations
     return framework
@@ -150,7 +151,7 @@ def load_builtins(app: Flask) -> list[str]:
             continue
         create_from_document(document, builtin=True)
         lines.append(f"Loaded the {document['name']} framework")
-    db.session.commit()
+    db.session.flush()
     return lines or ["Built-in frameworks are up to date"]
 
 
@@ -199,18 +200,13 @@ def export_document(framework: Framework) -> dict:
 
 
 def import_framework(actor, text: str) -> Framework:
-    from obsapp.accounts.services import require_admin
-
     require_admin(actor)
     framework = create_from_document(parse_document(text))
-    db.session.commit()
+    db.session.flush()
     return framework
 
 
 def update_framework(actor, framework: Framework, data: dict) -> Framework:
-    from obsapp.accounts.models import utcnow
-    from obsapp.accounts.services import require_admin
-
     require_admin(actor)
     if "name" in data:
         framework.name = data["name"]
@@ -218,7 +214,7 @@ def update_framework(actor, framework: Framework, data: dict) -> Framework:
         framework.description = data["description"]
     if "retired" in data:
         framework.retired_at = (framework.retired_at or utcnow()) if data["retired"] else None
-    db.session.commit()
+    db.session.flush()
     return framework
 
 
@@ -231,11 +227,9 @@ def get_criterion(framework: Framework, criterion_id: int) -> Criterion:
 
 def update_criterion(actor, criterion: Criterion, data: dict) -> Criterion:
     """Change a criterion's name, description, colour or hotkey (admin). Codes stay, so exports still match."""
-    from obsapp.accounts.services import require_admin
-
     require_admin(actor)
     _apply_criterion(criterion, data)
-    db.session.commit()
+    db.session.flush()
     return criterion
 
 
@@ -271,7 +265,6 @@ def update_criteria(actor, framework: Framework, changes: dict[int, dict]) -> Fr
 
     Hotkeys are checked against the framework as it will be after every change, so two criteria can swap keys.
     """
-    from obsapp.accounts.services import require_admin
 
     require_admin(actor)
     by_id = {c.id: c for c in framework.criteria}
@@ -279,35 +272,31 @@ def update_criteria(actor, framework: Framework, changes: dict[int, dict]) -> Fr
     if unknown:
         raise NotFound("No such criterion in this framework.")
     problems: dict[str, list[str]] = {}
-    try:
-        with db.session.no_autoflush:
-            for cid, data in changes.items():
-                try:
-                    _apply_criterion(by_id[cid], {k: v for k, v in data.items() if k != "hotkey"})
-                    if "hotkey" in data:
-                        key = (data["hotkey"] or "").strip().lower() or None
-                        if key is not None and (problem := hotkey_problem(key)):
-                            raise InvalidInput(problem, fields={"hotkey": [problem]})
-                        by_id[cid].hotkey = key
-                except InvalidInput as exc:
-                    for messages in (exc.fields or {"": [exc.message]}).values():
-                        problems.setdefault(f"{by_id[cid].code}", []).extend(messages)
-            seen: dict[str, Criterion] = {}
-            for criterion in framework.criteria:
-                if criterion.hotkey is None:
-                    continue
-                if criterion.hotkey in seen:
-                    other = seen[criterion.hotkey]
-                    problems.setdefault(criterion.code, []).append(
-                        f"hotkey {criterion.hotkey!r} is also used by {other.code} {other.name}")
-                seen[criterion.hotkey] = criterion
-        if problems:
-            summary = "; ".join(f"{code}: {', '.join(msgs)}" for code, msgs in problems.items())
-            raise InvalidInput(f"Nothing was saved. {summary}.", fields=problems)
-    except Exception:
-        db.session.rollback()
-        raise
-    db.session.commit()
+    with db.session.no_autoflush:
+        for cid, data in changes.items():
+            try:
+                _apply_criterion(by_id[cid], {k: v for k, v in data.items() if k != "hotkey"})
+                if "hotkey" in data:
+                    key = (data["hotkey"] or "").strip().lower() or None
+                    if key is not None and (problem := hotkey_problem(key)):
+                        raise InvalidInput(problem, fields={"hotkey": [problem]})
+                    by_id[cid].hotkey = key
+            except InvalidInput as exc:
+                for messages in (exc.fields or {"": [exc.message]}).values():
+                    problems.setdefault(f"{by_id[cid].code}", []).extend(messages)
+        seen: dict[str, Criterion] = {}
+        for criterion in framework.criteria:
+            if criterion.hotkey is None:
+                continue
+            if criterion.hotkey in seen:
+                other = seen[criterion.hotkey]
+                problems.setdefault(criterion.code, []).append(
+                    f"hotkey {criterion.hotkey!r} is also used by {other.code} {other.name}")
+            seen[criterion.hotkey] = criterion
+    if problems:
+        summary = "; ".join(f"{code}: {', '.join(msgs)}" for code, msgs in problems.items())
+        raise InvalidInput(f"Nothing was saved. {summary}.", fields=problems)
+    db.session.flush()
     return framework
 
 
@@ -360,4 +349,4 @@ def set_offered_frameworks(actor, lesson, framework_ids: list[int] | None) -> No
     db.session.execute(LessonFramework.__table__.delete().where(LessonFramework.lesson_id == lesson.id))
     if slugs:
         db.session.add_all(LessonFramework(lesson_id=lesson.id, slug=s, position=n) for n, s in enumerate(slugs))
-    db.session.commit()
+    db.session.flush()

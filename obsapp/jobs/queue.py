@@ -1,6 +1,6 @@
 """The queue interface: ``enqueue(task, **args) -> Job``.
 
-A job row is added to the caller's session and becomes visible to workers when the caller's service
+A job row is added to the caller's session and becomes visible to workers when the caller's unit of work
 commits (never before: a worker can't pick up a job whose lesson isn't saved yet). The embedded
 backend's workers poll the table and are woken at once by a commit that added jobs.
 A distributed backend (RQ or Celery on Redis) can plug in behind the same function.
@@ -28,17 +28,21 @@ class Task:
 
 
 TASKS: dict[str, Task] = {}
+HOUSEKEEPING: list[Callable[[], object]] = []  # run by the workers every few minutes, each in its own transaction
 wakeup = threading.Event()
 
 
-def task(name: str, *, max_attempts: int = 2, on_failure: Callable | None = None):
-    """Register a function as a task. Tasks must be idempotent: a retried job runs them again."""
+def register(*tasks: Task) -> None:
+    """Make tasks runnable (``create_app`` registers each domain's; the queue imports no domain).
+    Tasks must be idempotent: a retried job runs them again."""
+    for item in tasks:
+        TASKS[item.name] = item
 
-    def register(func: Callable) -> Callable:
-        TASKS[name] = Task(name=name, run=func, on_failure=on_failure, max_attempts=max_attempts)
-        return func
 
-    return register
+def register_housekeeping(*chores: Callable[[], object]) -> None:
+    for chore in chores:
+        if chore not in HOUSEKEEPING:
+            HOUSEKEEPING.append(chore)
 
 
 def enqueue(task_name: str, *, owner_id: int | None = None, lesson_id: int | None = None, **args) -> Job:
@@ -63,9 +67,3 @@ def _wake_workers(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_jobs(session: Session) -> None:
     session.info.pop("obsapp.jobs_added", None)
-
-
-def load_tasks() -> None:
-    """Import every module that registers tasks (an explicit list, like the blueprints)."""
-    import obsapp.clips.tasks  # noqa: F401
-    import obsapp.lessons.tasks  # noqa: F401

@@ -20,7 +20,7 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy import or_, select, update
 
-from obsapp import logs
+from obsapp import logs, uow
 from obsapp.accounts.models import utcnow
 from obsapp.errors import ObsError
 from obsapp.extensions import db
@@ -105,7 +105,7 @@ def recover_interrupted(app: Flask) -> int:
             else:
                 _mark_failed(job, "interrupted", "The work was interrupted too many times (the server stopped "
                                                  "while it ran). Try again.")
-        db.session.commit()
+        uow.commit()
     return recovered
 
 
@@ -131,7 +131,7 @@ def claim_next(worker_id: str) -> int | None:
             update(Job).where(Job.id == job_id, Job.state == "queued")
             .values(state="running", worker=worker_id, started_at=now, heartbeat_at=now,
                     attempts=Job.attempts + 1, progress=0.0, error=None))
-        db.session.commit()
+        uow.commit()  # the claim is the runner's own short transaction
         if result.rowcount == 1:
             return job_id
     return None
@@ -139,37 +139,36 @@ def claim_next(worker_id: str) -> int | None:
 
 @logs.job_scope  # every line logged while the job runs carries its job_id
 def run_job(app: Flask, job_id: int, worker_id: str, stop: threading.Event) -> None:
+    """Run one claimed job: the task's changes and the job's end are committed together, once."""
     job = db.session.get(Job, job_id)
     task = queue.TASKS.get(job.kind)
     if task is None:
         _mark_failed(job, "unknown_task", f"This server does not know how to run {job.kind!r} jobs.")
-        db.session.commit()
+        uow.commit()
         return
     ctx = JobContext(job, db.engine, stop)
     log.info("Job %s (%s) started, attempt %s", job.id, job.kind, job.attempts)
     try:
         result = task.run(ctx, **(job.args or {}))
-    except Interrupted:
-        db.session.rollback()
         job = db.session.get(Job, job_id)
-        job.state, job.worker, job.attempts = "queued", None, max(0, job.attempts - 1)
-        db.session.commit()
+        job.state, job.progress, job.finished_at, job.result = "done", 1.0, utcnow(), result or None
+        uow.commit()
+    except Interrupted:
+        _requeue(job_id)
         return
     except (MediaError, ObsError) as exc:
-        db.session.rollback()
         if stop.is_set():  # ffmpeg was killed because we are shutting down
-            job = db.session.get(Job, job_id)
-            job.state, job.worker, job.attempts = "queued", None, max(0, job.attempts - 1)
-            db.session.commit()
+            _requeue(job_id)
             return
+        uow.rollback()
         job = db.session.get(Job, job_id)
         _mark_failed(job, getattr(exc, "code", "failed"), getattr(exc, "message", str(exc)),
                      getattr(exc, "stderr", None))
-        db.session.commit()
+        uow.commit()
         log.info("Job %s (%s) failed: %s", job.id, job.kind, job.error["message"])
         return
     except Exception as exc:  # noqa: BLE001 - an unexpected error: retry, then fail visibly
-        db.session.rollback()
+        uow.rollback()
         job = db.session.get(Job, job_id)
         log.exception("Job %s (%s) crashed", job.id, job.kind)
         if job.attempts < job.max_attempts and not stop.is_set():
@@ -178,12 +177,17 @@ def run_job(app: Flask, job_id: int, worker_id: str, stop: threading.Event) -> N
         else:
             _mark_failed(job, "internal_error", "Something went wrong while processing. Try again, or ask an "
                          "administrator to look at the server log.", "".join(traceback.format_exception(exc)))
-        db.session.commit()
+        uow.commit()
         return
-    job = db.session.get(Job, job_id)
-    job.state, job.progress, job.finished_at, job.result = "done", 1.0, utcnow(), result or None
-    db.session.commit()
     log.info("Job %s (%s) done", job.id, job.kind)
+
+
+def _requeue(job_id: int) -> None:
+    """Back to the queue without using an attempt (the worker is stopping)."""
+    uow.rollback()
+    job = db.session.get(Job, job_id)
+    job.state, job.worker, job.attempts = "queued", None, max(0, job.attempts - 1)
+    uow.commit()
 
 
 class WorkerPool:
@@ -195,7 +199,6 @@ class WorkerPool:
         self.id_base = f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
     def start(self) -> None:
-        queue.load_tasks()
         recover_interrupted(self.app)
         for n in range(self.count):
             thread = threading.Thread(target=self._loop, args=(f"{self.id_base}:{n}",),
@@ -242,10 +245,9 @@ class WorkerPool:
         while not self.stop.wait(300):
             try:
                 recover_interrupted(self.app)
-                with self.app.app_context():
-                    from obsapp.lessons import uploads
-
-                    uploads.expire_abandoned()
+                for chore in queue.HOUSEKEEPING:
+                    with self.app.app_context(), uow.transaction():
+                        chore()
             except Exception:  # noqa: BLE001
                 log.exception("housekeeping failed")
 

@@ -1,5 +1,5 @@
-"""Serving a lesson's media: access checked on every request by the caller; Range/If-Range/ETag from
-Werkzeug; private caching; optionally handed to nginx with X-Accel-Redirect."""
+"""Serving a lesson's media (access checked on every request by the caller) through ``storage.serve``, and
+exact frames, grabbed once and cached."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import re
 import threading
 from fractions import Fraction
 
-from flask import Response, current_app, send_file
+from flask import Response
 
 from obsapp.errors import NotFound
 from obsapp.lessons import services
 from obsapp.lessons.models import Lesson
-from obsapp.storage import media_store
+from obsapp.media import MediaError
+from obsapp.media.frames import frame_at
+from obsapp.storage import media_store, serve
 
 NAMES = {
     "video.mp4": "video/mp4",
@@ -35,37 +37,15 @@ def media_key(lesson: Lesson, name: str) -> tuple[str, str]:
     raise NotFound("No such media file.")
 
 
-def _send(key: str, mimetype: str, download_name: str | None = None) -> Response:
-    store = media_store()
-    path = store.path(key)
-    if not path.is_file():
-        raise NotFound("No such media file.")
-    prefix = current_app.config.get("X_ACCEL_REDIRECT_PREFIX")
-    if prefix:  # nginx serves the bytes (internal location mapped onto the media root)
-        response = Response(status=200, mimetype=mimetype)
-        response.headers["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + key
-    else:
-        response = send_file(path, mimetype=mimetype, conditional=True, etag=True, max_age=3600,
-                             download_name=download_name)
-    response.cache_control.public = False
-    response.cache_control.private = True
-    response.headers["Accept-Ranges"] = "bytes"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 def media_response(lesson: Lesson, name: str) -> Response:
     if lesson.status != "ready":
         raise NotFound("This lesson's media is not ready yet.")
     key, mimetype = media_key(lesson, name)
-    return _send(key, mimetype)
+    return serve(key, mimetype)
 
 
 def frame_response(lesson: Lesson, t_ms: int, width: int | None) -> Response:
     """The exact frame at t_ms (clamped to the video), cached per media version."""
-    from obsapp.media import MediaError
-    from obsapp.media.frames import frame_at
-
     services.require_ready(lesson)
     duration = lesson.duration_ms or 0
     fps_num, _, fps_den = (lesson.fps or "30/1").partition("/")
@@ -89,4 +69,4 @@ def frame_response(lesson: Lesson, t_ms: int, width: int | None) -> Response:
                     store.put_file(key, out)
         with _frame_locks_guard:
             _frame_locks.pop(key, None)
-    return _send(key, "image/jpeg")
+    return serve(key, "image/jpeg")

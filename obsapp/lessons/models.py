@@ -51,10 +51,6 @@ class Lesson(db.Model):
     owner: Mapped[User] = relationship()
     shares: Mapped[list[LessonShare]] = relationship(back_populates="lesson", cascade="all, delete-orphan")
 
-    @property
-    def media_prefix(self) -> str:
-        return f"lessons/{self.id}"
-
 
 class LessonShare(db.Model):
     __tablename__ = "lesson_shares"

@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, select
 
+from obsapp import storage_keys, uow
 from obsapp.accounts import permissions
 from obsapp.accounts.models import Mentorship, User
 from obsapp.accounts.permissions import Access
@@ -24,15 +25,15 @@ EDITABLE = ("title", "subject", "level", "description", "taught_on")
 
 
 def original_key(lesson: Lesson) -> str:
-    return f"originals/{lesson.media_prefix}/original"
+    return storage_keys.lesson_original(lesson.id)
 
 
 def rendition_key(lesson: Lesson) -> str:
-    return f"renditions/{lesson.media_prefix}/video.mp4"
+    return storage_keys.lesson_rendition(lesson.id)
 
 
 def derived_key(lesson: Lesson, name: str = "") -> str:
-    return f"derived/{lesson.media_prefix}" + (f"/{name}" if name else "")
+    return storage_keys.lesson_derived(lesson.id, name)
 
 
 def human_bytes(n: int) -> str:
@@ -71,7 +72,7 @@ def create_lesson(actor: User, data: dict) -> Lesson:
         raise InvalidInput("Give the lesson a title.", fields={"title": ["Required."]})
     lesson = Lesson(owner_id=actor.id, status="awaiting_upload", **fields)
     db.session.add(lesson)
-    db.session.commit()
+    db.session.flush()
     return lesson
 
 
@@ -115,7 +116,7 @@ def update_lesson(actor: User, lesson: Lesson, data: dict) -> Lesson:
         setattr(lesson, key, value)
     if "blur_faces_default" in data:
         lesson.blur_faces_default = bool(data["blur_faces_default"])
-    db.session.commit()
+    db.session.flush()
     return lesson
 
 
@@ -123,16 +124,12 @@ def delete_lesson(actor: User, lesson: Lesson) -> None:
     permissions.require(actor, "delete", lesson)
     store = media_store()
     upload_ids = list(db.session.execute(select(Upload.id).where(Upload.lesson_id == lesson.id)).scalars())
-    prefixes = [f"originals/{lesson.media_prefix}", f"renditions/{lesson.media_prefix}", derived_key(lesson)]
+    keys = storage_keys.lesson_prefixes(lesson.id) + [storage_keys.upload_part(u) for u in upload_ids]
     db.session.delete(lesson)
-    db.session.commit()
-    # After the commit: a crash here leaves unreferenced files (swept later), never a lesson without media.
-    for prefix in prefixes:
-        store.delete_prefix(prefix)
-    from obsapp.lessons.uploads import part_path
-
-    for upload_id in upload_ids:
-        part_path(upload_id).unlink(missing_ok=True)
+    db.session.flush()
+    # After the commit: a crash then leaves unreferenced files (swept later), never a lesson without media.
+    for key in keys:
+        uow.after_commit(store.delete_prefix, key)
 
 
 def storage_used(user_id: int) -> int:
@@ -168,7 +165,7 @@ def start_processing(lesson: Lesson, source: Path, *, filename: str | None, size
     lesson.status, lesson.error = "processing", None
     job = enqueue("lesson.ingest", owner_id=lesson.owner_id, lesson_id=lesson.id)
     lesson.job_id = job.id
-    db.session.commit()
+    db.session.flush()
     return job
 
 
@@ -181,7 +178,7 @@ def retry(actor: User, lesson: Lesson) -> Job:
     lesson.status, lesson.error = "processing", None
     job = enqueue("lesson.ingest", owner_id=lesson.owner_id, lesson_id=lesson.id)
     lesson.job_id = job.id
-    db.session.commit()
+    db.session.flush()
     return job
 
 
@@ -208,7 +205,7 @@ def share(actor: User, lesson: Lesson, user_id: int, role: str) -> LessonShare:
         db.session.add(existing)
     else:
         existing.role = role
-    db.session.commit()
+    db.session.flush()
     return existing
 
 
@@ -219,7 +216,7 @@ def unshare(actor: User, lesson: Lesson, user_id: int) -> None:
     if existing is None:
         raise NotFound("This lesson is not shared with that person.")
     db.session.delete(existing)
-    db.session.commit()
+    db.session.flush()
 
 
 def get_job(actor: User, job_id: int) -> Job:

@@ -7,10 +7,13 @@ import logging
 
 from flask import current_app
 
+from obsapp import uow
 from obsapp.extensions import db
-from obsapp.jobs.queue import task
+from obsapp.jobs.queue import Task
 from obsapp.lessons import services
 from obsapp.lessons.models import Lesson
+from obsapp.media import MediaError
+from obsapp.media.ingest import ingest
 from obsapp.storage import media_store
 
 log = logging.getLogger(__name__)
@@ -23,17 +26,13 @@ def _ingest_failed(job, message: str) -> None:
         lesson.status, lesson.error = "failed", message
 
 
-@task("lesson.ingest", max_attempts=2, on_failure=_ingest_failed)
 def ingest_lesson(ctx, lesson_id: int) -> dict | None:
-    from obsapp.media.ingest import ingest
-
     lesson = db.session.get(Lesson, lesson_id)
     if lesson is None or lesson.job_id != ctx.job_id:
         return {"skipped": "the lesson was deleted or has newer work"}
     store = media_store()
     source = store.path(services.original_key(lesson))
     if not source.is_file():
-        from obsapp.media import MediaError
 
         raise MediaError("The upload is incomplete: the uploaded file is missing. Upload the video again.",
                          code="missing_original")
@@ -65,7 +64,10 @@ def ingest_lesson(ctx, lesson_id: int) -> dict | None:
     lesson.status, lesson.error = "ready", None
     lesson.media_version = (lesson.media_version or 0) + 1
     if not config["KEEP_ORIGINALS"]:
-        store.delete(services.original_key(lesson))
+        uow.after_commit(store.delete, services.original_key(lesson))
         lesson.original_key = None
-    db.session.commit()
+    db.session.flush()
     return {"mode": result.mode, "duration_ms": result.duration_ms}
+
+
+TASKS = (Task("lesson.ingest", ingest_lesson, on_failure=_ingest_failed, max_attempts=2),)

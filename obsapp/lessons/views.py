@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
+from obsapp.accounts.models import User
 from obsapp.lessons import services
 from obsapp.lessons.serialize import lesson_payload
 
 bp = Blueprint("lessons", __name__, template_folder="templates")
+# What domains above lessons show on the dashboard, by template variable: ``create_app`` registers them
+# (clips adds "feedback", the clips and reels sent to the person), so lessons imports none of them.
+DASHBOARD_PANELS: dict[str, Callable[[User], object]] = {}
 
 
 @bp.route("/")
 @login_required
 def dashboard():
     lists = services.dashboard(current_user)
-    return render_template("lessons/dashboard.html", feedback=_feedback_for(current_user), **lists)
-
-
-def _feedback_for(user) -> list[dict]:
-    """The dashboard's "Feedback for me": clips and reels sent to ``user``, unread first."""
-    from obsapp.clips import services as clips
-    from obsapp.clips.serialize import feedback_payload
-
-    return [feedback_payload(row, user) for row in clips.inbox(user, limit=30)]
+    panels = {name: panel(current_user) for name, panel in DASHBOARD_PANELS.items()}
+    return render_template("lessons/dashboard.html", **panels, **lists)
 
 
 @bp.route("/lessons/new")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import importlib
 import json
 import logging
 import threading
@@ -26,8 +25,10 @@ from flask import Flask, current_app, has_app_context, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, join_room, leave_room
 
+from obsapp import uow
 from obsapp.accounts import services as accounts
 from obsapp.accounts.models import User
+from obsapp.annotations import events as annotation_events
 from obsapp.errors import InvalidInput, ObsError, Unauthorized
 from obsapp.extensions import db, socketio
 from obsapp.watch import services
@@ -93,14 +94,13 @@ def answered(handler):
     def run(self, *args):
         event = handler.__name__.removeprefix("on_")
         try:
-            result = handler(self, _data(args))
+            with uow.transaction():  # each event is a unit of work: its emits follow its commit
+                result = handler(self, _data(args))
         except ObsError as exc:
-            db.session.rollback()
             error = _error(exc)
             socketio.emit("error", {**error, "event": event}, to=request.sid, namespace=services.NAMESPACE)  # type: ignore[attr-defined]
             return {"ok": False, "error": error}
         except Exception:
-            db.session.rollback()
             log.exception("Watch event %s failed", event)
             error = {"code": "internal_error", "message": "Something went wrong on our side."}
             socketio.emit("error", {**error, "event": event}, to=request.sid, namespace=services.NAMESPACE)  # type: ignore[attr-defined]
@@ -123,9 +123,10 @@ class WatchNamespace(Namespace):
             connection = _connections.pop(request.sid, None)  # type: ignore[attr-defined]
         if connection is not None and connection.session_id is not None:
             try:
-                services.leave(connection.session_id, request.sid, reason="disconnected")  # type: ignore[attr-defined]
+                with uow.transaction():
+                    services.leave(connection.session_id, request.sid,  # type: ignore[attr-defined]
+                                   reason="disconnected")
             except Exception:
-                db.session.rollback()
                 log.exception("Could not leave watch session %s", connection.session_id)
 
     @answered
@@ -145,8 +146,9 @@ class WatchNamespace(Namespace):
         live = store.get(joined.session.id) or joined.live
         state = services.state_payload(live)
         presence = services.presence_payload(live, store.participants(joined.session.id))
-        socketio.emit("state", state, to=request.sid, namespace=services.NAMESPACE)  # type: ignore[attr-defined]
-        socketio.emit("presence", presence, to=request.sid, namespace=services.NAMESPACE)  # type: ignore[attr-defined]
+        sid = request.sid  # type: ignore[attr-defined]
+        uow.after_commit(socketio.emit, "state", state, to=sid, namespace=services.NAMESPACE)
+        uow.after_commit(socketio.emit, "presence", presence, to=sid, namespace=services.NAMESPACE)
         return {"session": {"session_id": joined.session.id, "lesson_id": joined.session.lesson_id,
                             "host_id": live.host_id, "locked": live.locked},
                 "you": joined.me.public(), "state": state, "presence": presence}
@@ -211,8 +213,8 @@ def _plain(value):
 
 
 def _on_annotation_event(lesson_id, event, payload) -> None:
-    """Called by obsapp.annotations.events in the thread that changed the annotation; the forwarding runs in
-    a thread of its own, with its own database session, so it never touches the caller's transaction."""
+    """Called by obsapp.annotations.events after the change committed, in the thread that made it; the forwarding
+    runs in a thread of its own, in its own unit of work, so it never touches the caller's transaction."""
     if not has_app_context() or not isinstance(payload, dict):
         return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -221,31 +223,12 @@ def _on_annotation_event(lesson_id, event, payload) -> None:
     def forward() -> None:
         with app.app_context():
             try:
-                services.forward_annotation(int(lesson_id), str(event), annotation)
+                with uow.transaction():
+                    services.forward_annotation(int(lesson_id), str(event), annotation)
             except Exception:
-                db.session.rollback()
                 log.exception("Could not forward %s on lesson %s to watchers", event, lesson_id)
 
     socketio.start_background_task(forward)
-
-
-_subscribed = False
-
-
-def _subscribe_to_annotations() -> bool:
-    global _subscribed
-    if _subscribed:
-        return True
-    try:
-        annotation_events = importlib.import_module("obsapp.annotations.events")
-    except ModuleNotFoundError as exc:  # no annotations in this build: watching works without live annotations
-        if exc.name not in ("obsapp.annotations", "obsapp.annotations.events"):
-            raise
-        log.info("obsapp.annotations.events is not available; watch sessions get no annotation events")
-        return False
-    annotation_events.subscribe(_on_annotation_event)
-    _subscribed = True
-    return True
 
 
 def disconnect_everyone() -> None:
@@ -266,4 +249,4 @@ def disconnect_everyone() -> None:
 def init_app(app: Flask) -> None:
     app.extensions.setdefault("obsapp.watch_state", MemoryStateStore())
     socketio.on_namespace(WatchNamespace(services.NAMESPACE))
-    app.extensions["obsapp.watch_annotations"] = _subscribe_to_annotations()
+    annotation_events.subscribe(_on_annotation_event)

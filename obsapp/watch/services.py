@@ -1,7 +1,8 @@
 """Watch-session rules: who may start and join (anyone who may view the lesson), what each control does to
 the group's playback, the host's lock, flags and notes, and when a session ends. Live state goes through the
-state store; the log goes to the database (one commit per change); participants hear about every change
-through Socket.IO rooms (``watch:<session_id>``), whichever process or request made it."""
+state store; the log goes to the database (committed by the event or request that made the change);
+participants hear about every change, once it is committed, through Socket.IO rooms (``watch:<session_id>``),
+whichever process or request made it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass, replace
 from flask import Flask, current_app, url_for
 from sqlalchemy import select, update
 
+from obsapp import uow
 from obsapp.accounts import permissions
 from obsapp.accounts.models import User, utcnow
 from obsapp.errors import Forbidden, Gone, InvalidInput, NotFound
@@ -58,7 +60,8 @@ def person_room(session_id: str, user_id: int) -> str:
 
 
 def _emit(event: str, data: dict, room: str) -> None:
-    socketio.emit(event, data, to=room, namespace=NAMESPACE)
+    """Tell a room once the unit of work that made the change (the Socket.IO event, the request) commits."""
+    uow.after_commit(socketio.emit, event, data, to=room, namespace=NAMESPACE)
 
 
 # --- payloads -----------------------------------------------------------------------------------------------
@@ -112,19 +115,22 @@ def session_payload(session: WatchSession, *, with_log: bool = True) -> dict:
 
 # --- reading ------------------------------------------------------------------------------------------------
 
-def _visible_session(actor: User | None, session_id: object) -> WatchSession:
-    """The session, if ``actor`` may view its lesson; otherwise the same NotFound as for no session at all."""
+def _visible_session(actor: User | None, session_id: object, *, settle: bool = True) -> WatchSession:
+    """The session, if ``actor`` may view its lesson; otherwise the same NotFound as for no session at all.
+    ``settle`` ends a session abandoned by a stopped process (a write: not for reading)."""
     session = None
     if isinstance(session_id, str) and 0 < len(session_id) <= 64:
         session = db.session.get(WatchSession, session_id)
     if session is None or not permissions.can(actor, "view", session.lesson):
         raise NotFound(NOT_FOUND)
-    _settle(session)
+    if settle:
+        _settle(session)
     return session
 
 
 def get_session(actor: User | None, session_id: object) -> WatchSession:
-    return _visible_session(actor, session_id)
+    """Reading never writes: an abandoned session is ended by the next join or end, not by a GET."""
+    return _visible_session(actor, session_id, settle=False)
 
 
 def sessions_of_lesson(actor: User, lesson: Lesson):
@@ -154,7 +160,7 @@ def start_session(actor: User, lesson: Lesson) -> WatchSession:
     permissions.require(actor, "view", lesson)
     session = WatchSession(id=secrets.token_urlsafe(18), lesson_id=lesson.id, host_id=actor.id, created_at=utcnow())
     db.session.add(session)
-    db.session.commit()
+    db.session.flush()
     started = now_ms()
     state_store().open(LiveSession(session_id=session.id, lesson_id=lesson.id, host_id=actor.id,
                                    duration_ms=lesson.duration_ms, playback=Playback(updated_at_ms=started),
@@ -187,7 +193,6 @@ def join(actor: User, session_id: object, sid: str) -> Joined:
     live, participants = added
     if not already_here:
         _log(session.id, actor.id, "join", live.playback.position_at(now_ms(), live.duration_ms))
-        db.session.commit()
     _emit("presence", presence_payload(live, participants), session_room(session.id))
     return Joined(session, live, participants, me)
 
@@ -217,7 +222,6 @@ def leave(session_id: str, sid: str, *, reason: str = "left") -> list[Participan
             db.session.execute(update(WatchSession).where(WatchSession.id == session_id).values(control_locked=False))
             _log(session_id, None, "control_lock", position, {"locked": False, "reason": "host_left"})
             _emit("lock", {"locked": False, "by": None, "reason": "host_left"}, session_room(session_id))
-        db.session.commit()
     if not remaining:
         _end_later_if_empty(session_id, since, _grace("WATCH_EMPTY_GRACE_S", DEFAULT_EMPTY_GRACE_S))
     _emit("presence", presence_payload(live, remaining), session_room(session_id))
@@ -239,7 +243,8 @@ def _end_later_if_empty(session_id: str, since_ms: int, delay_s: float) -> None:
             if live is None or live.empty_since_ms != since_ms or store.participants(session_id):
                 return
             try:
-                _finish(session_id, by=None, reason="empty")
+                with uow.transaction():
+                    _finish(session_id, by=None, reason="empty")
             except Exception:  # a background thread: log, never raise into the void
                 log.exception("Could not end the empty watch session %s", session_id)
 
@@ -318,7 +323,6 @@ def flag(session_id: str, who: Person, position_ms: object = None) -> LiveSessio
     if live is None:
         raise Gone("This watch session has ended.", code="session_ended")
     event = _log(session_id, who.id, "flag", live.playback.position_ms)
-    db.session.commit()
     room = session_room(session_id)
     _emit("state", state_payload(live, now), room)
     _emit("flag", {"id": event.id, "by": who.public(), "position_ms": live.playback.position_ms}, room)
@@ -338,7 +342,6 @@ def set_lock(session_id: str, who: Person, locked: object) -> LiveSession:
     db.session.execute(update(WatchSession).where(WatchSession.id == session_id).values(control_locked=locked))
     _log(session_id, who.id, "control_lock", live.playback.position_at(now_ms(), live.duration_ms),
          {"locked": locked})
-    db.session.commit()
     _emit("lock", {"locked": locked, "by": who.public()}, session_room(session_id))
     return live
 
@@ -353,7 +356,6 @@ def note(session_id: str, who: Person, position_ms: object, body: object) -> dic
     if len(body) > MAX_NOTE_CHARS:
         raise InvalidInput(f"A note holds at most {MAX_NOTE_CHARS} characters.", fields={"body": ["Too long."]})
     event = _log(session_id, who.id, "note", position, {"body": body.strip()})
-    db.session.commit()
     payload = {"id": event.id, "by": who.public(), "position_ms": position, "body": body.strip()}
     _emit("note", payload, session_room(session_id))
     return payload
@@ -374,7 +376,6 @@ def forward_annotation(lesson_id: int, event: str, annotation: dict) -> None:
     author_id = _author_id(annotation)
     private = annotation.get("visibility") == "private"
     message = {"event": event, "annotation": annotation}
-    logged = False
     for live in store.sessions_of_lesson(lesson_id):
         if private:
             if author_id is not None:
@@ -386,9 +387,6 @@ def forward_annotation(lesson_id: int, event: str, annotation: dict) -> None:
             start = annotation.get("start_ms")
             _log(live.session_id, author_id, "note", start if isinstance(start, int) else None,
                  {"annotation_id": annotation.get("id"), "kind": annotation.get("kind")})
-            logged = True
-    if logged:
-        db.session.commit()
 
 
 # --- ending -------------------------------------------------------------------------------------------------
@@ -411,15 +409,19 @@ def _finish(session_id: str, *, by: Person | None, reason: str) -> None:
                                                           WatchSession.ended_at.is_(None))
                                .values(ended_at=utcnow()))
     if ended.rowcount != 1:  # someone else ended it meanwhile
-        db.session.rollback()
         return
     position = live.playback.position_at(now_ms(), live.duration_ms) if live else None
     _log(session_id, by.id if by else None, "end", position, {"reason": reason})
-    db.session.commit()
+    uow.after_commit(_close, session_id, by, reason)
+
+
+def _close(session_id: str, by: Person | None, reason: str) -> None:
+    """After the end is saved: drop the live state, tell everyone, close the rooms."""
+    store = state_store()
     participants = store.participants(session_id)
     store.discard(session_id)
     room = session_room(session_id)
-    _emit("ended", {"reason": reason, "by": by.public() if by else None}, room)
+    socketio.emit("ended", {"reason": reason, "by": by.public() if by else None}, to=room, namespace=NAMESPACE)
     for person in present_people(participants):
         socketio.close_room(person_room(session_id, person.id), namespace=NAMESPACE)
     socketio.close_room(room, namespace=NAMESPACE)
@@ -434,9 +436,6 @@ def _log(session_id: str, user_id: int | None, kind: str, at_ms: int | None, pay
 
 
 def annotations_available() -> dict:
-    """What the watch page can use: the annotations API (notes become annotations) and live annotation events."""
-    import re
-
-    pattern = re.compile(r"^/api/v1/lessons/<[^>]+>/annotations$")
-    api = any(pattern.match(rule.rule) and "POST" in (rule.methods or ()) for rule in current_app.url_map.iter_rules())
-    return {"api": api, "live": bool(current_app.extensions.get("obsapp.watch_annotations"))}
+    """What the watch page can use: the annotations API (notes become annotations) and live annotation events
+    (both always there: watch depends on annotations)."""
+    return {"api": True, "live": True}

@@ -295,8 +295,9 @@ def test_the_session_ends_after_its_last_participant_left_and_its_log_is_kept(tr
     a.call("lock", {"locked": False})
     b.call("flag", {"position_ms": 1200})
     b.call("note", {"position_ms": 1200, "body": "Good hook."})
+    before_disconnect = a.mark()  # a's own first presence (alone, before b joined) must not count
     b.disconnect()
-    a.wait_for("presence", lambda p: names(p) == ["Olivia Owner"])
+    a.wait_for("presence", lambda p: names(p) == ["Olivia Owner"], after=before_disconnect)
     a.call("leave")
     time.sleep(EMPTY_GRACE_S / 2)
     a.join(sid)  # back within the grace period: the session goes on
