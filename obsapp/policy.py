@@ -149,7 +149,8 @@ def lesson_access(actor: Any, lesson: Any) -> Access:
     return lesson_access_map(actor, [lesson])[lesson.id]
 
 
-def _allowed(actor: Any, action: str, access: Access) -> bool:
+def allowed(actor: Any, action: str, access: Access) -> bool:
+    """May ``actor``, with ``access`` to a lesson, do ``action`` with it?"""
     if action == "delete":
         return access >= Access.MANAGE or is_admin(actor)
     return access >= ACTIONS[action]
@@ -159,7 +160,7 @@ def can(actor: Any, action: str, lesson: Any) -> bool:
     """May ``actor`` do ``action`` (view, comment, manage, delete) with ``lesson``?"""
     if action not in LESSON_ACTIONS:
         raise ValueError(f"Unknown lesson action: {action}")
-    return lesson is not None and _allowed(actor, action, lesson_access(actor, lesson))
+    return lesson is not None and allowed(actor, action, lesson_access(actor, lesson))
 
 
 def can_all(actor: Any, action: str, lessons: list[Any], access: Mapping[int, Access] | None = None) -> bool:
@@ -169,7 +170,7 @@ def can_all(actor: Any, action: str, lessons: list[Any], access: Mapping[int, Ac
         return False
     if access is None or any(lesson.id not in access for lesson in lessons):
         access = lesson_access_map(actor, lessons)
-    return all(_allowed(actor, action, access[lesson.id]) for lesson in lessons)
+    return all(allowed(actor, action, access[lesson.id]) for lesson in lessons)
 
 
 def require(actor: Any, action: str, lesson: Any):
@@ -177,7 +178,7 @@ def require(actor: Any, action: str, lesson: Any):
     if lesson is None:
         raise NotFound("No such lesson.")
     access = lesson_access(actor, lesson)
-    if _allowed(actor, action, access):
+    if allowed(actor, action, access):
         return lesson
     if access < Access.VIEW:
         raise NotFound("No such lesson.")

@@ -21,9 +21,9 @@ def dashboard():
 def _feedback_for(user) -> list[dict]:
     """The dashboard's "Feedback for me": clips and reels sent to ``user``, unread first."""
     from obsapp.clips import services as clips
-    from obsapp.clips.serialize import feedback_payload
+    from obsapp.clips.serialize import feedback_payloads
 
-    return [feedback_payload(row, user) for row in clips.inbox(user, limit=30)]
+    return feedback_payloads(clips.inbox(user, limit=30), user)
 
 
 @bp.route("/lessons/new")
