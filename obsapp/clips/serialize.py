@@ -23,12 +23,14 @@ CLIP_FILES = {"video.mp4": "video/mp4", "thumbnail.jpg": "image/jpeg", "captions
 REEL_FILES = {"video.mp4": "video/mp4", "thumbnail.jpg": "image/jpeg"}
 
 
-def _load(model, ids: Iterable[int | None]) -> None:
+def _load(model, ids: Iterable[int | None]) -> list:
     """Bring the rows with these ids into the session in one query (so that relationships to them and
     ``session.get`` find them without another)."""
     missing = {i for i in ids if i is not None and db.session.identity_key(model, i) not in db.session.identity_map}
-    if missing:
-        db.session.execute(select(model).where(model.id.in_(missing))).scalars().all()
+    if not missing:
+        return []
+    # The session holds its rows weakly: the caller keeps this list while it serialises.
+    return list(db.session.execute(select(model).where(model.id.in_(missing))).scalars())
 
 
 def _load_reel_items(reels: list[Reel]) -> None:
@@ -50,7 +52,7 @@ class Facts:
     def __init__(self, actor: User, clips: Iterable[Clip] = (), reels: Iterable[Reel] = (),
                  deliveries: Iterable[FeedbackItem] = ()):
         clips, reels = list(clips), list(reels)
-        _load(Lesson, (clip.lesson_id for clip in clips))
+        self.held = _load(Lesson, (clip.lesson_id for clip in clips))  # kept while the payloads are made
         lessons = [clip.lesson for clip in clips]
         self.reel_lessons = policy.reels_lessons(reels)
         every_lesson = lessons + [lesson for found in self.reel_lessons.values() for lesson in found or []]
@@ -64,8 +66,7 @@ class Facts:
         people = {lesson.owner_id for lesson in lessons} | {item.creator_id for item in clips + reels}
         for row in self.deliveries.values():
             people |= {row.sender_id, row.recipient_id}
-        _load(User, people)
-        _load(Job, (item.job_id for item in clips + reels))
+        self.held += _load(User, people) + _load(Job, (item.job_id for item in clips + reels))
 
     def _fetch_deliveries(self, actor: User, clip_ids: list[int], reel_ids: list[int]) -> None:
         if not (clip_ids or reel_ids) or not policy.is_signed_in(actor):
@@ -185,8 +186,9 @@ def feedback_payload(row: FeedbackItem, actor: User, facts: Facts | None = None)
 def feedback_payloads(rows: Iterable[FeedbackItem], actor: User) -> list[dict]:
     """Inbox entries for many deliveries, in a few queries."""
     rows = list(rows)
-    _load(Clip, (row.clip_id for row in rows))
-    _load(Reel, (row.reel_id for row in rows))
+    held = _load(Clip, (row.clip_id for row in rows)) + _load(Reel, (row.reel_id for row in rows))
     facts = Facts(actor, clips=[row.clip for row in rows if row.clip_id is not None],
                   reels=[row.reel for row in rows if row.reel_id is not None], deliveries=rows)
-    return [feedback_payload(row, actor, facts) for row in rows]
+    payloads = [feedback_payload(row, actor, facts) for row in rows]
+    del held
+    return payloads

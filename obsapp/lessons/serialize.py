@@ -18,20 +18,23 @@ def media_url(lesson: Lesson, name: str) -> str:
     return url_for("lessons_api.lesson_media", lesson_id=lesson.id, name=name, v=lesson.media_version)
 
 
-def _load(model, ids) -> None:
+def _load(model, ids) -> list:
     """Bring these rows into the session in one query, so that ``session.get`` and relationships find them."""
     missing = {i for i in ids if i is not None and db.session.identity_key(model, i) not in db.session.identity_map}
-    if missing:
-        db.session.execute(select(model).where(model.id.in_(missing))).scalars().all()
+    if not missing:
+        return []
+    # The session holds its rows weakly: the caller keeps this list while it serialises.
+    return list(db.session.execute(select(model).where(model.id.in_(missing))).scalars())
 
 
 def lesson_payloads(lessons, actor: User) -> list[dict]:
     """Payloads of many lessons in a few queries (owners, jobs and the actor's access fetched together)."""
     lessons = list(lessons)
-    _load(User, (lesson.owner_id for lesson in lessons))
-    _load(Job, (lesson.job_id for lesson in lessons))
+    held = _load(User, (lesson.owner_id for lesson in lessons)) + _load(Job, (lesson.job_id for lesson in lessons))
     access = policy.lesson_access_map(actor, lessons)
-    return [lesson_payload(lesson, actor, access[lesson.id]) for lesson in lessons]
+    payloads = [lesson_payload(lesson, actor, access[lesson.id]) for lesson in lessons]
+    del held
+    return payloads
 
 
 def lesson_payload(lesson: Lesson, actor: User, level: policy.Access | None = None) -> dict:
