@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, select
 
 from obsapp import policy
 from obsapp.accounts.models import User, utcnow
@@ -333,10 +333,6 @@ def inbox(actor: User, limit: int | None = None) -> list[FeedbackItem]:
     stmt = inbox_query(actor)
     return list(db.session.execute(stmt if limit is None else stmt.limit(limit)).scalars())
 
-
-def unread_count(actor: User) -> int:
-    stmt = inbox_query(actor).where(FeedbackItem.watched_at.is_(None)).order_by(None)
-    return db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
 
 
 def possible_recipients(actor: User, item: Clip | Reel) -> list[User]:
