@@ -150,7 +150,9 @@ def lesson_access(actor: Any, lesson: Any) -> Access:
 
 
 def allowed(actor: Any, action: str, access: Access) -> bool:
-    """May ``actor``, with ``access`` to a lesson, do ``action`` with it?"""
+    """May ``actor``, with ``access`` to a lesson, do ``action`` (view, comment, manage, delete) with it?"""
+    if action not in LESSON_ACTIONS:
+        raise ValueError(f"Unknown lesson action: {action}")
     if action == "delete":
         return access >= Access.MANAGE or is_admin(actor)
     return access >= ACTIONS[action]
@@ -158,8 +160,6 @@ def allowed(actor: Any, action: str, access: Access) -> bool:
 
 def can(actor: Any, action: str, lesson: Any) -> bool:
     """May ``actor`` do ``action`` (view, comment, manage, delete) with ``lesson``?"""
-    if action not in LESSON_ACTIONS:
-        raise ValueError(f"Unknown lesson action: {action}")
     return lesson is not None and allowed(actor, action, lesson_access(actor, lesson))
 
 
