@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_login import current_user, login_user, logout_user
 from flask_smorest import Blueprint
 
+from obsapp import policy
 from obsapp.accounts import services
 from obsapp.accounts.auth import login_rate_limits
 from obsapp.accounts.schemas import (
@@ -89,7 +90,7 @@ class UserById(MethodView):
     def get(self, user_id):
         """One person (admin sees every detail; others get the public fields)."""
         user = services.get_user(user_id)
-        if not current_user.is_admin and user.id != current_user.id:
+        if not policy.may_see_account_details(current_user, user):
             return {"id": user.id, "name": user.name, "email": user.email}
         return user
 
@@ -97,8 +98,6 @@ class UserById(MethodView):
     @blp.response(200, UserSchema)
     def patch(self, data, user_id):
         """Rename, deactivate, make admin or reset the password of an account (admin)."""
-        if not current_user.is_admin:
-            services.get_user(user_id)
         return services.update_user(current_user, services.get_user(user_id), **data)
 
 

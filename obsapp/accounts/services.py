@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, or_, select
 
+from obsapp import policy
 from obsapp.accounts.models import ApiToken, Mentorship, User, utcnow
 from obsapp.accounts.passwords import burn_time, hash_password, verify_password
 from obsapp.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -21,8 +22,7 @@ TOKEN_PREFIX = "obs_"  # noqa: S105 - a visible prefix, not a secret
 
 def require_admin(actor: User | None) -> None:
     """``actor`` None means the operator at the command line, who may do anything."""
-    if actor is not None and not actor.is_admin:
-        raise Forbidden("Only an administrator can do that.")
+    policy.require_admin(actor)
 
 
 def normalise_email(email: str) -> str:
@@ -193,7 +193,7 @@ def create_mentorship(actor: User | None, mentor: User, mentee: User) -> Mentors
 
 def get_mentorship(actor: User, mentorship_id: int) -> Mentorship:
     mentorship = db.session.get(Mentorship, mentorship_id)
-    if mentorship is None or not (actor.is_admin or actor.id in (mentorship.mentor_id, mentorship.mentee_id)):
+    if mentorship is None or not policy.may_see_mentorship(actor, mentorship):
         raise NotFound("No such mentorship.")
     return mentorship
 
@@ -208,8 +208,7 @@ def end_mentorship(actor: User | None, mentorship: Mentorship) -> Mentorship:
 
 def list_mentorships(actor: User, *, include_ended: bool = False) -> list[Mentorship]:
     stmt = select(Mentorship).order_by(Mentorship.created_at.desc())
-    if not actor.is_admin:
-        stmt = stmt.where(or_(Mentorship.mentor_id == actor.id, Mentorship.mentee_id == actor.id))
+    stmt = stmt.where(policy.mentorships_filter(actor, Mentorship.mentor_id, Mentorship.mentee_id))
     if not include_ended:
         stmt = stmt.where(Mentorship.ended_at.is_(None))
     return list(db.session.execute(stmt).scalars())

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from obsapp import policy
 from obsapp.accounts import services
 from obsapp.accounts.auth import login_rate_limits
 from obsapp.errors import ObsError
@@ -65,7 +66,7 @@ def tokens():
 
 
 def _admin_only():
-    if not current_user.is_admin:
+    if not policy.is_admin(current_user):
         abort(403)
 
 

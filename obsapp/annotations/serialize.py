@@ -5,6 +5,7 @@ from __future__ import annotations
 import nh3
 from markdown_it import MarkdownIt
 
+from obsapp import policy
 from obsapp.accounts.models import User
 from obsapp.annotations.models import Annotation, Reply
 
@@ -36,7 +37,7 @@ def annotation_payload(annotation: Annotation, actor: User | None) -> dict:
         "criterion_ids": [c.id for c in annotation.criteria],
         "criteria": [criterion_payload(c) for c in annotation.criteria],
         "reply_count": len(annotation.replies), "hidden": annotation.hidden_at is not None,
-        "can_edit": actor is not None and annotation.author_id == actor.id, "etag": etag(annotation),
+        "can_edit": policy.can_edit_annotation(actor, annotation), "etag": etag(annotation),
         "created_at": annotation.created_at, "updated_at": annotation.updated_at,
     }
 

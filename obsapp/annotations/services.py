@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from obsapp import uow
-from obsapp.accounts import permissions
+from obsapp import policy, uow
 from obsapp.accounts.models import User, utcnow
 from obsapp.annotations import events
 from obsapp.annotations.models import KINDS, VISIBILITIES, Annotation, Reply, annotation_criteria
 from obsapp.annotations.serialize import annotation_payload, etag
-from obsapp.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, PreconditionRequired
+from obsapp.errors import Conflict, InvalidInput, PreconditionFailed, PreconditionRequired
 from obsapp.extensions import db
 from obsapp.frameworks import services as frameworks
 from obsapp.frameworks.models import Criterion, Framework
@@ -22,11 +21,8 @@ MAX_BODY = 20000
 
 def visible_filter(actor: User, lesson: Lesson):
     """Shared ones, plus the actor's own private ones; hidden ones only for the owner and their author."""
-    own = Annotation.author_id == actor.id
-    condition = or_(Annotation.visibility == "shared", own)
-    if lesson.owner_id != actor.id:
-        condition = and_(condition, or_(Annotation.hidden_at.is_(None), own))
-    return condition
+    return policy.annotation_filter(actor, lesson, author_id=Annotation.author_id,
+                                    visibility=Annotation.visibility, hidden_at=Annotation.hidden_at)
 
 
 def _event_payload(annotation: Annotation) -> dict:
@@ -40,16 +36,8 @@ def _publish(lesson_id: int, event: str, annotation: Annotation) -> None:
 
 def get_annotation(actor: User, annotation_id: int) -> Annotation:
     annotation = db.session.get(Annotation, annotation_id)
-    if annotation is None:
-        raise NotFound("No such annotation.")
-    lesson = db.session.get(Lesson, annotation.lesson_id)
-    if not permissions.can(actor, "view", lesson):
-        raise NotFound("No such annotation.")
-    mine = annotation.author_id == actor.id
-    if (annotation.visibility == "private" and not mine) or (
-            annotation.hidden_at is not None and not mine and lesson.owner_id != actor.id):
-        raise NotFound("No such annotation.")
-    return annotation
+    lesson = db.session.get(Lesson, annotation.lesson_id) if annotation is not None else None
+    return policy.require_annotation(actor, annotation, lesson)
 
 
 def _validate(lesson: Lesson, data: dict, current: Annotation | None = None) -> dict:
@@ -86,7 +74,7 @@ def _validate(lesson: Lesson, data: dict, current: Annotation | None = None) -> 
 
 
 def create(actor: User, lesson: Lesson, data: dict) -> Annotation:
-    permissions.require(actor, "comment", lesson)
+    policy.require(actor, "comment", lesson)
     if "kind" not in data:
         raise InvalidInput("kind is required.", fields={"kind": ["Required."]})
     fields = _validate(lesson, data)
@@ -99,8 +87,7 @@ def create(actor: User, lesson: Lesson, data: dict) -> Annotation:
 
 
 def update(actor: User, annotation: Annotation, data: dict, if_match: str | None) -> Annotation:
-    if annotation.author_id != actor.id:
-        raise Forbidden("Only the author can change an annotation.")
+    policy.require_annotation_author(actor, annotation, "change")
     if not if_match:
         raise PreconditionRequired("Send If-Match with the annotation's ETag (from your last GET).")
     if if_match.strip() not in (etag(annotation), f"W/{etag(annotation)}", "*"):
@@ -118,8 +105,7 @@ def update(actor: User, annotation: Annotation, data: dict, if_match: str | None
 
 
 def delete(actor: User, annotation: Annotation) -> None:
-    if annotation.author_id != actor.id:
-        raise Forbidden("Only the author can delete an annotation.")
+    policy.require_annotation_author(actor, annotation, "delete")
     lesson_id, payload = annotation.lesson_id, _event_payload(annotation)
     db.session.delete(annotation)
     db.session.flush()
@@ -128,8 +114,7 @@ def delete(actor: User, annotation: Annotation) -> None:
 
 def set_hidden(actor: User, annotation: Annotation, hidden: bool) -> Annotation:
     lesson = db.session.get(Lesson, annotation.lesson_id)
-    if lesson.owner_id != actor.id:
-        raise Forbidden("Only the lesson's owner can hide annotations on it.")
+    policy.require_can_hide(actor, lesson)
     annotation.hidden_at = utcnow() if hidden else None
     annotation.hidden_by_id = actor.id if hidden else None
     annotation.version += 1
@@ -138,7 +123,7 @@ def set_hidden(actor: User, annotation: Annotation, hidden: bool) -> Annotation:
 
 
 def query(actor: User, lesson: Lesson, args: dict, *, with_replies: bool = True):
-    permissions.require(actor, "view", lesson)
+    policy.require(actor, "view", lesson)
     stmt = select(Annotation).where(Annotation.lesson_id == lesson.id, visible_filter(actor, lesson))
     if args.get("criterion_id"):
         stmt = stmt.where(Annotation.id.in_(select(annotation_criteria.c.annotation_id).where(
@@ -175,7 +160,7 @@ def replies(actor: User, annotation: Annotation) -> list[Reply]:
 
 def add_reply(actor: User, annotation: Annotation, body: str) -> Reply:
     lesson = db.session.get(Lesson, annotation.lesson_id)
-    permissions.require(actor, "comment", lesson)
+    policy.require(actor, "comment", lesson)
     body = (body or "").strip()
     if not body:
         raise InvalidInput("Write something to reply.", fields={"body": ["Required."]})
@@ -190,7 +175,7 @@ def add_reply(actor: User, annotation: Annotation, body: str) -> Reply:
 
 def import_records(actor: User, lesson: Lesson, records: list[dict]) -> int:
     """Validate every record first; add all of them in one transaction, or none (line-level errors)."""
-    permissions.require(actor, "comment", lesson)
+    policy.require(actor, "comment", lesson)
     active = db.session.execute(select(Criterion).join(Framework).where(Framework.retired_at.is_(None))).scalars()
     by_code, by_name = {}, {}
     for criterion in active:

@@ -7,6 +7,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from obsapp import policy
 from obsapp.clips import media, services
 from obsapp.clips.schemas import (
     ClipCreatedSchema,
@@ -15,23 +16,43 @@ from obsapp.clips.schemas import (
     ClipSchema,
     DeliveryListSchema,
     DeliveryStateSchema,
-    FeedbackSchema,
     MediaQuerySchema,
     ReelCreatedSchema,
     ReelCreateSchema,
     ReelSchema,
     SendSchema,
 )
-from obsapp.clips.serialize import clip_payload, delivery_payload, delivery_state, feedback_payload, reel_payload
+from obsapp.clips.serialize import (
+    clip_payload,
+    clip_payloads,
+    delivery_payload,
+    delivery_state,
+    feedback_payloads,
+    reel_payload,
+)
 from obsapp.lessons import services as lessons
-from obsapp.pagination import page_args, page_of, paginate
+from obsapp.pagination import paginate
 
 blp = Blueprint("clips_api", __name__, url_prefix="/api/v1",
                 description="Clips of lessons, reels of clips, and feedback sent to people")
 
 
-class ClipOrFeedbackListSchema(Schema):
-    items = fields.List(fields.Raw(), metadata={"description": "clips, or with for=me feedback items (Feedback)"})
+class InboxClipSchema(ClipSchema):
+    type = fields.String(metadata={"description": "clip"})
+    unread = fields.Boolean(metadata={"description": "not watched yet"})
+
+
+class InboxReelSchema(ReelSchema):
+    type = fields.String(metadata={"description": "reel"})
+    unread = fields.Boolean(metadata={"description": "not watched yet"})
+
+
+class ClipListOrInboxSchema(Schema):
+    items = fields.List(fields.Raw(), metadata={
+        "description": "clips (Clip). With for=me, the clips and reels sent to you: each the clip's (InboxClip) or "
+                       "reel's (InboxReel) own payload, its id the clip's or reel's, with type (clip | reel), "
+                       "delivery (who sent it to you, when, their message, when you watched and reviewed it) and "
+                       "unread"})
     next = fields.String(allow_none=True)
 
 
@@ -52,22 +73,22 @@ def create_clip(data, lesson_id):
 
 @blp.route("/clips")
 @blp.arguments(ClipQuerySchema, location="query")
-@blp.response(200, ClipOrFeedbackListSchema)
+@blp.response(200, ClipListOrInboxSchema)
 def list_clips(args):
-    """``?for=me``: clips and reels sent to you (unread first); ``?lesson_id=``: a lesson's clips; else yours."""
+    """``?for=me``: clips and reels sent to you (unread first, newest first), each with its ``delivery`` to you;
+    ``?lesson_id=``: a lesson's clips; else yours."""
     if args["for_"] == "me":
-        page, per_page = page_args()
-        rows = services.inbox(current_user)
-        start = (page - 1) * per_page
-        result = page_of(rows[start:start + per_page + 1], page, per_page)
-        result["items"] = [FeedbackSchema().dump(feedback_payload(row, current_user)) for row in result["items"]]
+        result = paginate(services.inbox_query(current_user))
+        schemas = {"clip": InboxClipSchema(), "reel": InboxReelSchema()}
+        payloads = feedback_payloads(result["items"], current_user)
+        result["items"] = [schemas[item["type"]].dump(item) for item in payloads]
         return result
     if args["lesson_id"] is not None:
         stmt = services.clips_of_lesson(current_user, lessons.get_lesson(current_user, args["lesson_id"]))
     else:
         stmt = services.clips_by(current_user)
     result = paginate(stmt)
-    result["items"] = [ClipSchema().dump(clip_payload(clip, current_user)) for clip in result["items"]]
+    result["items"] = [ClipSchema().dump(payload) for payload in clip_payloads(result["items"], current_user)]
     return result
 
 
@@ -138,14 +159,12 @@ class RecipientListSchema(Schema):
 
 
 def _recipients(item) -> dict:
-    from obsapp.accounts.permissions import is_active_mentor
-
     owners = {item.lesson.owner_id} if hasattr(item, "lesson") else set()
 
     def role(user) -> str:
         if user.id in owners:
             return "owner"
-        return "mentor" if any(is_active_mentor(user.id, owner) for owner in owners) else "shared"
+        return "mentor" if any(policy.is_active_mentor(user.id, owner) for owner in owners) else "shared"
 
     people = services.possible_recipients(current_user, item)
     return {"items": [{"id": u.id, "name": u.name, "email": u.email, "role": role(u)} for u in people], "next": None}

@@ -141,25 +141,10 @@ class SendSchema(StrictSchema):
     message = fields.String(allow_none=True, validate=validate.Length(max=5000))
 
 
-class FeedbackSchema(DeliveryStateSchema):
-    type = fields.String(metadata={"description": "clip | reel"})
-    clip = fields.Nested(ClipSchema, allow_none=True)
-    reel = fields.Nested(ReelSchema, allow_none=True)
-    title = fields.String()
-    status = fields.String()
-    thumbnail_url = fields.String(allow_none=True)
-    page_url = fields.String()
-    comment = fields.String(allow_none=True)
-    kind = fields.String(allow_none=True)
-    criteria = fields.List(fields.String())
-    unread = fields.Boolean()
-
-
 class MediaQuerySchema(Schema):
     download = fields.Boolean(load_default=False, metadata={"description": "as an attachment with a readable name"})
     v = fields.Integer(load_default=None, metadata={"description": "media version (cache busting)"})
 
 
 ClipListSchema = list_schema(ClipSchema, "ClipList")
-FeedbackListSchema = list_schema(FeedbackSchema, "FeedbackList")
 DeliveryListSchema = list_schema(DeliverySchema, "DeliveryList")

@@ -15,11 +15,11 @@ from datetime import datetime
 
 from sqlalchemy import case, select
 
-from obsapp.accounts import permissions
+from obsapp import policy
 from obsapp.accounts.models import Mentorship, User, utcnow
 from obsapp.annotations.models import Annotation, Reply
 from obsapp.clips.models import Clip, FeedbackItem, Reel, ReelItem
-from obsapp.errors import Conflict, Forbidden, InvalidInput, NotFound
+from obsapp.errors import Conflict, Forbidden, InvalidInput
 from obsapp.extensions import db
 from obsapp.jobs.queue import enqueue
 from obsapp.lessons.models import Lesson, LessonShare
@@ -39,7 +39,7 @@ def annotation_context(actor: User | None, annotation_id: int, lesson: Lesson) -
     annotation = db.session.get(Annotation, annotation_id)
     if annotation is None or annotation.lesson_id != lesson.id:
         raise InvalidInput("No such annotation on this lesson.", fields={"annotation_id": ["Not found."]})
-    if getattr(annotation, "visibility", "shared") == "private" and annotation.author_id != getattr(actor, "id", None):
+    if not policy.annotation_visible(actor, annotation, lesson):
         raise InvalidInput("No such annotation on this lesson.", fields={"annotation_id": ["Not found."]})
     return {
         "id": annotation.id,
@@ -78,18 +78,9 @@ def reflections_since(annotation_id: int | None, user_id: int, since: datetime |
 # --- clips -----------------------------------------------------------------------------------------
 
 
-def _visible_lesson(actor: User, lesson: Lesson | None) -> bool:
-    return lesson is not None and permissions.can(actor, "view", lesson)
-
-
 def get_clip(actor: User, clip_id: int, action: str = "view") -> Clip:
     """The clip if ``actor`` may see its lesson (NotFound otherwise); Forbidden if they may not do ``action``."""
-    clip = db.session.get(Clip, clip_id)
-    if clip is None or not _visible_lesson(actor, clip.lesson):
-        raise NotFound("No such clip.")
-    if action != "view" and not permissions.can(actor, "comment", clip.lesson):
-        raise Forbidden("You can watch this clip, but only people who may comment on the lesson can do that.")
-    return clip
+    return policy.require_clip(actor, db.session.get(Clip, clip_id), action)
 
 
 def heading_of(kind: str | None, criteria: list[str] | None) -> str | None:
@@ -101,7 +92,7 @@ def heading_of(kind: str | None, criteria: list[str] | None) -> str | None:
 
 
 def create_clip(actor: User, lesson: Lesson, data: dict) -> Clip:
-    permissions.require(actor, "comment", lesson)
+    policy.require(actor, "comment", lesson)
     if lesson.status != "ready" or not lesson.duration_ms:
         raise Conflict("The lesson's video is not ready yet.", code="not_ready")
     start_ms, end_ms = int(data["start_ms"]), int(data["end_ms"])
@@ -147,14 +138,14 @@ def retry_clip(actor: User, clip: Clip) -> Clip:
 
 
 def clips_of_lesson(actor: User, lesson: Lesson):
-    permissions.require(actor, "view", lesson)
+    policy.require(actor, "view", lesson)
     return select(Clip).where(Clip.lesson_id == lesson.id).order_by(Clip.start_ms, Clip.id)
 
 
 def clips_by(actor: User):
     """A select() of the clips ``actor`` made that they may still see, newest first."""
     return (select(Clip).join(Lesson, Lesson.id == Clip.lesson_id)
-            .where(Clip.creator_id == actor.id, permissions.visible_lessons_filter(actor))
+            .where(Clip.creator_id == actor.id, policy.lesson_filter(actor, Lesson.id, Lesson.owner_id))
             .order_by(Clip.created_at.desc(), Clip.id.desc()))
 
 
@@ -182,18 +173,8 @@ def reel_download_name(reel: Reel) -> str:
 # --- reels ---------------------------------------------------------------------------------------------
 
 
-def _reel_visible(actor: User, reel: Reel) -> bool:
-    if len(reel.items) != reel.clip_count:  # a clip (or its lesson) was deleted: the reel is gone with it
-        return False
-    lessons = [db.session.get(Lesson, lesson_id) for lesson_id in reel.lesson_ids or []]
-    return bool(lessons) and all(_visible_lesson(actor, lesson) for lesson in lessons)
-
-
 def get_reel(actor: User, reel_id: int) -> Reel:
-    reel = db.session.get(Reel, reel_id)
-    if reel is None or not _reel_visible(actor, reel):
-        raise NotFound("No such reel.")
-    return reel
+    return policy.require_reel(actor, db.session.get(Reel, reel_id))
 
 
 def create_reel(actor: User, title: str, clip_ids: list[int]) -> Reel:
@@ -207,7 +188,7 @@ def create_reel(actor: User, title: str, clip_ids: list[int]) -> Reel:
     clips = []
     for clip_id in clip_ids:
         clip = db.session.get(Clip, int(clip_id))
-        if clip is None or not _visible_lesson(actor, clip.lesson):
+        if not policy.can_view_clip(actor, clip):
             raise InvalidInput(f"No such clip: {clip_id}.", fields={"clip_ids": [f"No such clip: {clip_id}."]})
         if clip.status != "ready":
             raise Conflict(f"The clip “{clip.title}” is not ready yet.", code="not_ready")
@@ -224,7 +205,7 @@ def create_reel(actor: User, title: str, clip_ids: list[int]) -> Reel:
 
 
 def retry_reel(actor: User, reel: Reel) -> Reel:
-    if reel.creator_id != actor.id:
+    if not policy.can_retry_reel(actor, reel):
         raise Forbidden("Only the reel's creator can retry it.")
     if reel.status != "failed":
         raise Conflict("Only a reel whose processing failed can be retried.")
@@ -248,7 +229,7 @@ def send(actor: User, item: Clip | Reel, user_ids: list[int], message: str | Non
     lessons = _lessons_of(item)
     if isinstance(item, Clip):
         get_clip(actor, item.id, "comment")
-    elif item.creator_id != actor.id and not all(permissions.can(actor, "comment", lesson) for lesson in lessons):
+    elif not policy.can_send_reel(actor, item, lessons):
         raise Forbidden("Only the reel's creator can send it.")
     if item.status == "failed":
         raise Conflict("This failed to process; retry it before sending it.", code="failed")
@@ -261,7 +242,7 @@ def send(actor: User, item: Clip | Reel, user_ids: list[int], message: str | Non
         user = db.session.get(User, user_id)
         if user is None or not user.is_active:
             refused.append(f"#{user_id}")
-        elif not all(permissions.can(user, "view", lesson) for lesson in lessons):
+        elif not policy.may_receive(user, lessons):
             refused.append(user.name)
         else:
             people.append(user)
@@ -322,32 +303,24 @@ def deliveries(actor: User, item: Clip | Reel) -> list[FeedbackItem]:
     column = FeedbackItem.clip_id if isinstance(item, Clip) else FeedbackItem.reel_id
     rows = list(db.session.execute(select(FeedbackItem).where(column == item.id).order_by(FeedbackItem.sent_at))
                 .scalars())
-    if all(permissions.can(actor, "comment", lesson) for lesson in _lessons_of(item)):
-        return rows
-    mine = [row for row in rows if row.sender_id == actor.id]
-    if not mine and not (isinstance(item, Reel) and item.creator_id == actor.id):
-        raise Forbidden("Only its sender can see who received it.")
-    return mine
+    return policy.visible_deliveries(actor, item, _lessons_of(item), rows, is_reel=isinstance(item, Reel))
+
+
+def inbox_query(actor: User):
+    """A select() of the feedback sent to ``actor`` that they may still see (filtered in SQL): unread (not yet
+    watched) first, newest first."""
+    return (select(FeedbackItem)
+            .where(policy.inbox_filter(actor, recipient_id=FeedbackItem.recipient_id, clip_id=FeedbackItem.clip_id,
+                                       reel_id=FeedbackItem.reel_id))
+            .order_by(case((FeedbackItem.watched_at.is_(None), 0), else_=1), FeedbackItem.sent_at.desc(),
+                      FeedbackItem.id.desc()))
 
 
 def inbox(actor: User, limit: int | None = None) -> list[FeedbackItem]:
-    """Feedback sent to ``actor`` that they may still see: unread (not yet watched) first, newest first."""
-    stmt = (select(FeedbackItem).where(FeedbackItem.recipient_id == actor.id)
-            .order_by(case((FeedbackItem.watched_at.is_(None), 0), else_=1), FeedbackItem.sent_at.desc(),
-                      FeedbackItem.id.desc()))
-    rows = []
-    for row in db.session.execute(stmt).scalars():
-        visible = _visible_lesson(actor, row.clip.lesson) if row.clip is not None else \
-            row.reel is not None and _reel_visible(actor, row.reel)
-        if visible:
-            rows.append(row)
-            if limit is not None and len(rows) >= limit:
-                break
-    return rows
+    """The inbox's first ``limit`` entries (all of them without a limit)."""
+    stmt = inbox_query(actor)
+    return list(db.session.execute(stmt if limit is None else stmt.limit(limit)).scalars())
 
-
-def unread_count(actor: User) -> int:
-    return sum(1 for row in inbox(actor) if row.watched_at is None)
 
 
 def possible_recipients(actor: User, item: Clip | Reel) -> list[User]:
@@ -366,5 +339,5 @@ def possible_recipients(actor: User, item: Clip | Reel) -> list[User]:
     ids.discard(actor.id)
     people = [user for user in (db.session.get(User, i) for i in ids)
               if user is not None and user.is_active
-              and all(permissions.can(user, "view", lesson) for lesson in lessons)]
+              and policy.may_receive(user, lessons)]
     return sorted(people, key=lambda u: u.name.lower())

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from obsapp.clips import services
 from obsapp.clips.models import Reel
-from obsapp.clips.serialize import clip_payload, feedback_payload, reel_payload
+from obsapp.clips.serialize import clip_payload, feedback_payloads, reel_payload
 from obsapp.errors import NotFound
 from obsapp.extensions import db
 
@@ -17,7 +17,7 @@ bp = Blueprint("clips", __name__, template_folder="templates")
 
 def dashboard_feedback(user) -> list[dict]:
     """The dashboard's "Feedback for me": clips and reels sent to ``user``, unread first."""
-    return [feedback_payload(row, user) for row in services.inbox(user, limit=30)]
+    return feedback_payloads(services.inbox(user, limit=30), user)
 
 
 @bp.route("/clips")

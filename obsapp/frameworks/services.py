@@ -9,6 +9,7 @@ import yaml
 from flask import Flask
 from sqlalchemy import func, select
 
+from obsapp import policy
 from obsapp.accounts.models import utcnow
 from obsapp.accounts.services import require_admin
 from obsapp.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -324,10 +325,7 @@ def offered_frameworks(lesson) -> tuple[list[Framework], bool]:
 
 def can_choose_frameworks(actor, lesson) -> bool:
     """The lesson's owner, or one of the owner's active mentors, chooses what the lesson offers."""
-    from obsapp.accounts.permissions import Access, is_active_mentor, lesson_access
-
-    access = lesson_access(actor, lesson)
-    return access >= Access.MANAGE or (access >= Access.COMMENT and is_active_mentor(actor.id, lesson.owner_id))
+    return policy.can_choose_frameworks(actor, lesson)
 
 
 def set_offered_frameworks(actor, lesson, framework_ids: list[int] | None) -> None:

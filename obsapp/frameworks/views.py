@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from obsapp import policy
 from obsapp.errors import InvalidInput, ObsError
 from obsapp.frameworks import services
 
@@ -14,7 +15,7 @@ bp = Blueprint("frameworks", __name__, template_folder="templates")
 @bp.before_request
 @login_required
 def _admins_only():
-    if not current_user.is_admin:
+    if not policy.is_admin(current_user):
         abort(403)
 
 

@@ -29,7 +29,7 @@ from obsapp.lessons.schemas import (
     ShareSchema,
     VideoUploadSchema,
 )
-from obsapp.lessons.serialize import lesson_payload
+from obsapp.lessons.serialize import lesson_payload, lesson_payloads
 from obsapp.pagination import paginate
 from obsapp.storage import media_store
 
@@ -45,7 +45,7 @@ class Lessons(MethodView):
     def get(self, args):
         """Lessons you may see (yours, shared with you, your mentees'), newest first."""
         page = paginate(services.visible_lessons(current_user, args["scope"], args["status"]))
-        page["items"] = [lesson_payload(lesson, current_user) for lesson in page["items"]]
+        page["items"] = lesson_payloads(page["items"], current_user)
         return page
 
     @blp.arguments(LessonCreateSchema)

@@ -3,23 +3,45 @@
 from __future__ import annotations
 
 from flask import url_for
+from sqlalchemy import select
 
-from obsapp.accounts import permissions
+from obsapp import policy
 from obsapp.accounts.models import User
 from obsapp.extensions import db
 from obsapp.jobs.models import Job
-from obsapp.lessons import services
 from obsapp.lessons.models import Lesson
+
+ACCESS_NAMES = {policy.Access.MANAGE: "manage", policy.Access.COMMENT: "comment", policy.Access.VIEW: "view"}
 
 
 def media_url(lesson: Lesson, name: str) -> str:
     return url_for("lessons_api.lesson_media", lesson_id=lesson.id, name=name, v=lesson.media_version)
 
 
-def lesson_payload(lesson: Lesson, actor: User) -> dict:
+def _load(model, ids) -> list:
+    """Bring these rows into the session in one query, so that ``session.get`` and relationships find them."""
+    missing = {i for i in ids if i is not None and db.session.identity_key(model, i) not in db.session.identity_map}
+    if not missing:
+        return []
+    # The session holds its rows weakly: the caller keeps this list while it serialises.
+    return list(db.session.execute(select(model).where(model.id.in_(missing))).scalars())
+
+
+def lesson_payloads(lessons, actor: User) -> list[dict]:
+    """Payloads of many lessons in a few queries (owners, jobs and the actor's access fetched together)."""
+    lessons = list(lessons)
+    held = _load(User, (lesson.owner_id for lesson in lessons)) + _load(Job, (lesson.job_id for lesson in lessons))
+    access = policy.lesson_access_map(actor, lessons)
+    payloads = [lesson_payload(lesson, actor, access[lesson.id]) for lesson in lessons]
+    del held
+    return payloads
+
+
+def lesson_payload(lesson: Lesson, actor: User, level: policy.Access | None = None) -> dict:
     ready = lesson.status == "ready"
     job = db.session.get(Job, lesson.job_id) if lesson.job_id else None
-    access = services.access_of(actor, lesson)
+    level = policy.lesson_access(actor, lesson) if level is None else level
+    access = ACCESS_NAMES.get(level, "none")
     fps = None
     if lesson.fps:
         num, _, den = lesson.fps.partition("/")
@@ -41,7 +63,7 @@ def lesson_payload(lesson: Lesson, actor: User) -> dict:
         "upload_url": url_for("uploads_api.create_upload", lesson_id=lesson.id, _external=True)
         if access == "manage" and lesson.status in ("awaiting_upload", "failed") else None,
         "access": access,
-        "can_delete": permissions.can(actor, "delete", lesson),
+        "can_delete": policy.allowed(actor, "delete", level),
         "blur_faces_default": lesson.blur_faces_default,
         "source": {"filename": lesson.source_filename, "size_bytes": lesson.source_size_bytes,
                    "sha256": lesson.source_sha256,

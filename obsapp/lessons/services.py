@@ -9,15 +9,14 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, select
 
-from obsapp import storage_keys, uow
-from obsapp.accounts import permissions
+from obsapp import policy, storage_keys, uow
 from obsapp.accounts.models import Mentorship, User
-from obsapp.accounts.permissions import Access
 from obsapp.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from obsapp.extensions import db
 from obsapp.jobs.models import Job
 from obsapp.jobs.queue import enqueue
 from obsapp.lessons.models import SHARE_ROLES, Lesson, LessonShare, Upload
+from obsapp.policy import Access
 from obsapp.storage import media_store
 
 log = logging.getLogger(__name__)
@@ -77,17 +76,17 @@ def create_lesson(actor: User, data: dict) -> Lesson:
 
 
 def get_lesson(actor: User, lesson_id: int, action: str = "view") -> Lesson:
-    return permissions.require(actor, action, db.session.get(Lesson, lesson_id))
+    return policy.require(actor, action, db.session.get(Lesson, lesson_id))
 
 
 def access_of(actor: User, lesson: Lesson) -> str:
     return {Access.MANAGE: "manage", Access.COMMENT: "comment", Access.VIEW: "view"}.get(
-        permissions.lesson_access(actor, lesson), "none")
+        policy.lesson_access(actor, lesson), "none")
 
 
 def visible_lessons(actor: User, scope: str | None = None, status: str | None = None):
     """A select() of lessons ``actor`` may view; ``scope``: mine | shared | mentees."""
-    stmt = select(Lesson).where(permissions.visible_lessons_filter(actor))
+    stmt = select(Lesson).where(policy.lesson_filter(actor, Lesson.id, Lesson.owner_id))
     if scope == "mine":
         stmt = stmt.where(Lesson.owner_id == actor.id)
     elif scope == "shared":
@@ -111,7 +110,7 @@ def dashboard(actor: User, limit: int = 50) -> dict[str, list[Lesson]]:
 
 
 def update_lesson(actor: User, lesson: Lesson, data: dict) -> Lesson:
-    permissions.require(actor, "manage", lesson)
+    policy.require(actor, "manage", lesson)
     for key, value in _clean(data).items():
         setattr(lesson, key, value)
     if "blur_faces_default" in data:
@@ -121,7 +120,7 @@ def update_lesson(actor: User, lesson: Lesson, data: dict) -> Lesson:
 
 
 def delete_lesson(actor: User, lesson: Lesson) -> None:
-    permissions.require(actor, "delete", lesson)
+    policy.require(actor, "delete", lesson)
     store = media_store()
     upload_ids = list(db.session.execute(select(Upload.id).where(Upload.lesson_id == lesson.id)).scalars())
     keys = storage_keys.lesson_prefixes(lesson.id) + [storage_keys.upload_part(u) for u in upload_ids]
@@ -141,7 +140,7 @@ def storage_used(user_id: int) -> int:
 
 
 def check_upload_allowed(actor: User, lesson: Lesson, length: int) -> None:
-    permissions.require(actor, "manage", lesson)
+    policy.require(actor, "manage", lesson)
     if lesson.status not in ("awaiting_upload", "failed"):
         raise Conflict("This lesson already has its video.", code="already_uploaded")
     limit = current_app.config["MAX_UPLOAD_BYTES"]
@@ -170,7 +169,7 @@ def start_processing(lesson: Lesson, source: Path, *, filename: str | None, size
 
 
 def retry(actor: User, lesson: Lesson) -> Job:
-    permissions.require(actor, "manage", lesson)
+    policy.require(actor, "manage", lesson)
     if lesson.status != "failed":
         raise Conflict("Only a lesson whose processing failed can be retried.")
     if not lesson.original_key or not media_store().exists(lesson.original_key):
@@ -185,12 +184,12 @@ def retry(actor: User, lesson: Lesson) -> Job:
 # --- sharing ------------------------------------------------------------------------------------
 
 def list_shares(actor: User, lesson: Lesson) -> list[LessonShare]:
-    permissions.require(actor, "manage", lesson)
+    policy.require(actor, "manage", lesson)
     return sorted(lesson.shares, key=lambda s: s.user.name.lower())
 
 
 def share(actor: User, lesson: Lesson, user_id: int, role: str) -> LessonShare:
-    permissions.require(actor, "manage", lesson)
+    policy.require(actor, "manage", lesson)
     if role not in SHARE_ROLES:
         raise InvalidInput("role is viewer or commenter.", fields={"role": ["Must be viewer or commenter."]})
     user = db.session.get(User, user_id)
@@ -210,7 +209,7 @@ def share(actor: User, lesson: Lesson, user_id: int, role: str) -> LessonShare:
 
 
 def unshare(actor: User, lesson: Lesson, user_id: int) -> None:
-    permissions.require(actor, "manage", lesson)
+    policy.require(actor, "manage", lesson)
     existing = db.session.execute(select(LessonShare).where(
         LessonShare.lesson_id == lesson.id, LessonShare.user_id == user_id)).scalar_one_or_none()
     if existing is None:
@@ -223,13 +222,10 @@ def get_job(actor: User, job_id: int) -> Job:
     job = db.session.get(Job, job_id)
     if job is None:
         raise NotFound("No such job.")
-    if job.owner_id == actor.id:
-        return job
-    if job.lesson_id is not None:
-        lesson = db.session.get(Lesson, job.lesson_id)
-        if lesson is not None and permissions.can(actor, "view", lesson):
-            return job
-    raise NotFound("No such job.")
+    lesson = db.session.get(Lesson, job.lesson_id) if job.lesson_id is not None else None
+    if not policy.can_view_job(actor, job, lesson):
+        raise NotFound("No such job.")
+    return job
 
 
 def require_ready(lesson: Lesson) -> None:
@@ -239,5 +235,5 @@ def require_ready(lesson: Lesson) -> None:
 
 
 def forbid_unless_owner(actor: User, lesson: Lesson) -> None:
-    if lesson.owner_id != actor.id:
+    if policy.lesson_access(actor, lesson) < Access.MANAGE:
         raise Forbidden("Only the lesson's owner can do that.")

@@ -14,10 +14,9 @@ from dataclasses import dataclass, replace
 from flask import Flask, current_app, url_for
 from sqlalchemy import select, update
 
-from obsapp import uow
-from obsapp.accounts import permissions
+from obsapp import policy, uow
 from obsapp.accounts.models import User, utcnow
-from obsapp.errors import Forbidden, Gone, InvalidInput, NotFound
+from obsapp.errors import Gone, InvalidInput, NotFound
 from obsapp.extensions import db, socketio
 from obsapp.lessons.models import Lesson
 from obsapp.watch.models import WatchEvent, WatchSession
@@ -121,7 +120,7 @@ def _visible_session(actor: User | None, session_id: object, *, settle: bool = T
     session = None
     if isinstance(session_id, str) and 0 < len(session_id) <= 64:
         session = db.session.get(WatchSession, session_id)
-    if session is None or not permissions.can(actor, "view", session.lesson):
+    if session is None or not policy.can_watch(actor, session.lesson):
         raise NotFound(NOT_FOUND)
     if settle:
         _settle(session)
@@ -135,7 +134,7 @@ def get_session(actor: User | None, session_id: object) -> WatchSession:
 
 def sessions_of_lesson(actor: User, lesson: Lesson):
     """A query of the lesson's sessions, newest first (the lesson already checked as visible)."""
-    permissions.require(actor, "view", lesson)
+    policy.require(actor, "view", lesson)
     return (select(WatchSession).where(WatchSession.lesson_id == lesson.id)
             .order_by(WatchSession.created_at.desc(), WatchSession.id))
 
@@ -157,7 +156,7 @@ def _settle(session: WatchSession) -> None:
 
 def start_session(actor: User, lesson: Lesson) -> WatchSession:
     """Anyone who may view the lesson may start a session (and is its host)."""
-    permissions.require(actor, "view", lesson)
+    policy.require(actor, "view", lesson)
     session = WatchSession(id=secrets.token_urlsafe(18), lesson_id=lesson.id, host_id=actor.id, created_at=utcnow())
     db.session.add(session)
     db.session.flush()
@@ -277,8 +276,7 @@ def _live(session_id: str) -> LiveSession:
 
 
 def _may_control(live: LiveSession, who: Person) -> None:
-    if live.locked and who.id != live.host_id:
-        raise Forbidden("The host has locked the controls.", code="control_locked")
+    policy.require_watch_control(who, live)
 
 
 def control(session_id: str, who: Person, action: object, position_ms: object = None,
@@ -334,8 +332,7 @@ def set_lock(session_id: str, who: Person, locked: object) -> LiveSession:
     if not isinstance(locked, bool):
         raise InvalidInput("locked must be true or false.", fields={"locked": ["Not a boolean."]})
     live = _live(session_id)
-    if who.id != live.host_id:
-        raise Forbidden("Only the host can lock the controls.", code="not_host")
+    policy.require_watch_host(who, live, "lock the controls")
     live = state_store().update(session_id, lambda current: replace(current, locked=locked))
     if live is None:
         raise Gone("This watch session has ended.", code="session_ended")
@@ -374,7 +371,7 @@ def forward_annotation(lesson_id: int, event: str, annotation: dict) -> None:
     its author) and log new ones made by a participant as the session's notes."""
     store = state_store()
     author_id = _author_id(annotation)
-    private = annotation.get("visibility") == "private"
+    private = policy.annotation_for_author_only(annotation)
     message = {"event": event, "annotation": annotation}
     for live in store.sessions_of_lesson(lesson_id):
         if private:
@@ -394,8 +391,7 @@ def forward_annotation(lesson_id: int, event: str, annotation: dict) -> None:
 def end_session(actor: User, session_id: object) -> WatchSession:
     """The host ends the session for everyone (again: no change)."""
     session = _visible_session(actor, session_id)
-    if session.host_id != actor.id:
-        raise Forbidden("Only the host can end the session.", code="not_host")
+    policy.require_watch_host(actor, session, "end the session")
     if session.active:
         _finish(session.id, by=Person(actor.id, actor.name), reason="host")
         db.session.refresh(session)

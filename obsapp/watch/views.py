@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, url_for
 from flask_login import current_user, login_required
 
+from obsapp import policy
 from obsapp.lessons.serialize import lesson_payload
 from obsapp.watch import services
 
@@ -26,4 +27,4 @@ def watch_page(session_id: str):
         "annotations": services.annotations_available(),
     }
     return render_template("watch/watch.html", session=session, lesson=lesson, page=page,
-                           is_host=session.host_id == current_user.id)
+                           is_host=policy.is_watch_host(current_user, session))

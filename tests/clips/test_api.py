@@ -136,27 +136,47 @@ def test_send_inbox_watched_reviewed(api_as, make_user, share, mentor, mentee, c
     assert refused.status_code == 422 and "Sam Stranger" in refused.json["error"]["message"]
     assert api_as(mentee).get("/api/v1/clips?for=me").json["items"] == []  # all or nothing
 
+    # the colleague first, so that deliveries' ids and clips' ids differ
+    to_colleague = teacher.post(f"/api/v1/clips/{second['id']}/send", json={"user_ids": [colleague.id]})
+    assert to_colleague.status_code == 200
+    assert [i["id"] for i in api_as(colleague).get("/api/v1/clips?for=me").json["items"]] == [second["id"]]
+    delivery_ids = {}
     for clip in (first, second):
         sent = teacher.post(f"/api/v1/clips/{clip['id']}/send", json={"user_ids": [mentee.id],
                                                                       "message": f"Look at {clip['title']}"})
         assert sent.status_code == 200 and sent.json["items"][0]["recipient"]["id"] == mentee.id
+        delivery_ids[clip["id"]] = sent.json["items"][0]["id"]
 
     me = api_as(mentee)
     inbox = me.get("/api/v1/clips?for=me").json
-    assert [item["title"] for item in inbox["items"]] == ["Second", "First"]  # newest first, both unread
+    assert set(inbox) == {"items", "next"} and inbox["next"] is None
+    # the inbox answers clips: an item's id is the clip's, as for every other listing of /api/v1/clips
+    assert [(item["id"], item["title"]) for item in inbox["items"]] == [(second["id"], "Second"),
+                                                                         (first["id"], "First")]  # newest first
     item = inbox["items"][1]
-    assert item["unread"] and item["sender"]["name"] == "Marco Mentor" and item["message"] == "Look at First"
-    assert item["thumbnail_url"] and item["type"] == "clip" and item["watched_at"] is None
+    assert item == {**me.get(f"/api/v1/clips/{first['id']}").json, "type": "clip", "unread": True}
+    delivery = item["delivery"]
+    assert set(delivery) == {"id", "sender", "recipient", "message", "sent_at", "watched_at", "reviewed_at"}
+    assert first["id"] != delivery_ids[first["id"]] and second["id"] != delivery_ids[second["id"]]
+    assert delivery["id"] == delivery_ids[first["id"]]  # the delivery's own id, beside the clip's
+    assert delivery["sender"] == {"id": mentor.id, "name": "Marco Mentor"}
+    assert delivery["recipient"] == {"id": mentee.id, "name": "Mina Mentee"}
+    assert delivery["message"] == "Look at First" and delivery["watched_at"] is None
+    assert item["thumbnail_url"] and item["lesson_id"] == counter_lesson["id"] and item["unread"]
 
     assert teacher.post(f"/api/v1/clips/{first['id']}/watched").status_code == 409  # not sent to the mentor
     watched = me.post(f"/api/v1/clips/{first['id']}/watched")
     assert watched.status_code == 200 and watched.json["watched_at"]
     inbox = me.get("/api/v1/clips?for=me").json["items"]
-    assert [i["title"] for i in inbox] == ["Second", "First"] and not inbox[1]["unread"]
+    assert [i["id"] for i in inbox] == [second["id"], first["id"]] and not inbox[1]["unread"]
+    assert inbox[1]["delivery"]["watched_at"] == watched.json["watched_at"]
     me.post(f"/api/v1/clips/{second['id']}/watched")
     me.post(f"/api/v1/clips/{first['id']}/reviewed")
     me2 = me.get(f"/api/v1/clips/{first['id']}").json["delivery"]
     assert me2["reviewed_at"] and me2["watched_at"]
+    inbox = me.get("/api/v1/clips?for=me").json["items"]
+    assert [(i["id"], i["unread"], bool(i["delivery"]["reviewed_at"])) for i in inbox] == [
+        (second["id"], False, False), (first["id"], False, True)]
 
     deliveries = teacher.get(f"/api/v1/clips/{first['id']}/deliveries").json["items"]
     assert len(deliveries) == 1 and deliveries[0]["recipient"]["name"] == "Mina Mentee"

@@ -53,7 +53,9 @@ def test_reel_of_clips_from_two_lessons(api_as, make_user, mentor, mentee, uploa
     sent = api.post(f"/api/v1/reels/{reel['id']}/send", json={"user_ids": [mentee.id], "message": "Our term"})
     assert sent.status_code == 200
     inbox = api_as(mentee).get("/api/v1/clips?for=me").json["items"]
-    assert [(i["type"], i["title"]) for i in inbox] == [("reel", "Term 1 highlights")]
+    assert [(i["type"], i["id"], i["title"]) for i in inbox] == [("reel", reel["id"], "Term 1 highlights")]
+    assert inbox[0]["clip_ids"] == reel["clip_ids"] and inbox[0]["unread"]
+    assert inbox[0]["delivery"]["message"] == "Our term" and inbox[0]["delivery"]["id"] == sent.json["items"][0]["id"]
     assert api_as(mentee).post(f"/api/v1/reels/{reel['id']}/reviewed").json["reviewed_at"]
     assert api.get(f"/api/v1/reels/{reel['id']}/deliveries").json["items"][0]["reviewed_at"]
 

@@ -1,0 +1,413 @@
+"""Who may do what: the one module that decides access, asked by services, pages, the API, Socket.IO and the CLI.
+
+Rules take plain objects (anything with the attributes named: ``actor.id``, ``actor.is_admin``,
+``lesson.owner_id`` ...), look up what they need through lightweight Core tables named like the real ones
+(``tests/test_policy.py`` fails if a table or column is renamed), and give SQL conditions for lists, so that
+lists are filtered and paged in the database. This module imports no domain module: every layer may use it.
+
+Lessons (teacher ownership):
+- the owner manages their lesson (and may delete it);
+- the owner's active mentors may comment;
+- people the owner shares with may view or comment, by the share's role;
+- admins manage accounts and may delete a lesson (e.g. when a teacher leaves), but do not see a recording
+  unless it is shared with them or they mentor its owner;
+- inactive (and anonymous) people may do nothing.
+Annotations: shared ones are seen by everyone who may view the lesson, private ones by their author only;
+a hidden one only by its author and the lesson's owner. Only the author edits or deletes; only the owner hides.
+Clips: seen by those who may view the lesson; made, retried, sent and followed up by those who may comment.
+Reels: seen by those who may view every lesson in them (a reel with a deleted clip is gone); retried by their
+creator; sent by their creator or by someone who may comment on every lesson in them. A clip or reel goes only
+to active people who may view its lesson(s).
+Watch sessions: anyone who may view the lesson starts (and hosts) or joins one; the host locks and ends it;
+when locked only the host controls playback.
+Frameworks on a lesson: chosen by its owner or one of the owner's active mentors.
+Admin actions (accounts, mentorships, frameworks): administrators, or the operator at the command line.
+Something the actor may not view is "not found" (404) for them; seen but not allowed is "forbidden" (403).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import IntEnum
+from typing import Any
+
+from sqlalchemy import and_, column, exists, false, func, not_, or_, select, table, true
+
+from obsapp.errors import Forbidden, NotFound
+from obsapp.extensions import db
+
+# --- the tables the rules read, by their real names ---------------------------------------------------------
+
+lessons_t = table("lessons", column("id"), column("owner_id"))
+lesson_shares_t = table("lesson_shares", column("lesson_id"), column("user_id"), column("role"))
+mentorships_t = table("mentorships", column("mentor_id"), column("mentee_id"), column("ended_at"))
+clips_t = table("clips", column("id"), column("lesson_id"), column("creator_id"))
+reels_t = table("reels", column("id"), column("creator_id"), column("clip_count"))
+reel_items_t = table("reel_items", column("reel_id"), column("clip_id"))
+
+TABLES = (lessons_t, lesson_shares_t, mentorships_t, clips_t, reels_t, reel_items_t)
+
+
+class Access(IntEnum):
+    NONE = 0
+    VIEW = 1
+    COMMENT = 2
+    MANAGE = 3
+
+
+ACTIONS = {"view": Access.VIEW, "comment": Access.COMMENT, "manage": Access.MANAGE}
+LESSON_ACTIONS = ("view", "comment", "manage", "delete")
+
+
+# --- people --------------------------------------------------------------------------------------------------
+
+
+def is_signed_in(actor: Any) -> bool:
+    """An authenticated, active account (Flask-Login's anonymous user and deactivated accounts are not)."""
+    return actor is not None and bool(getattr(actor, "is_authenticated", False)) and bool(actor.is_active)
+
+
+def is_admin(actor: Any) -> bool:
+    return is_signed_in(actor) and bool(getattr(actor, "is_admin", False))
+
+
+def require_admin(actor: Any) -> None:
+    """Admin-only actions. ``actor`` None is the operator at the command line, who may do anything."""
+    if actor is not None and not is_admin(actor):
+        raise Forbidden("Only an administrator can do that.")
+
+
+def may_see_account_details(actor: Any, user: Any) -> bool:
+    """Every detail of an account (admin flag, active): the person themselves and administrators."""
+    return is_admin(actor) or (is_signed_in(actor) and actor.id == user.id)
+
+
+def may_see_mentorship(actor: Any, mentorship: Any) -> bool:
+    return is_admin(actor) or (is_signed_in(actor) and actor.id in (mentorship.mentor_id, mentorship.mentee_id))
+
+
+def mentorships_filter(actor: Any, mentor_id, mentee_id):
+    """SQL: the mentorships ``actor`` may list (all for an admin; their own otherwise)."""
+    if is_admin(actor):
+        return true()
+    if not is_signed_in(actor):
+        return false()
+    return or_(mentor_id == actor.id, mentee_id == actor.id)
+
+
+def is_active_mentor(mentor_id: int, mentee_id: int) -> bool:
+    t = mentorships_t
+    stmt = select(t.c.mentor_id).where(t.c.mentor_id == mentor_id, t.c.mentee_id == mentee_id, t.c.ended_at.is_(None))
+    return db.session.execute(stmt.limit(1)).first() is not None
+
+
+# --- lessons -------------------------------------------------------------------------------------------------
+
+
+def _share_roles(actor_id: int, lesson_ids: Iterable[int]) -> dict[int, str]:
+    t = lesson_shares_t
+    ids = list(set(lesson_ids))
+    if not ids:
+        return {}
+    rows = db.session.execute(select(t.c.lesson_id, t.c.role).where(t.c.user_id == actor_id, t.c.lesson_id.in_(ids)))
+    return {lesson_id: role for lesson_id, role in rows}
+
+
+def _mentees(actor_id: int, owner_ids: Iterable[int]) -> set[int]:
+    t = mentorships_t
+    ids = list(set(owner_ids))
+    if not ids:
+        return set()
+    return set(db.session.execute(select(t.c.mentee_id).where(
+        t.c.mentor_id == actor_id, t.c.mentee_id.in_(ids), t.c.ended_at.is_(None))).scalars())
+
+
+def _access(actor_id: int, owner_id: int, role: str | None, mentored: bool) -> Access:
+    if owner_id == actor_id:
+        return Access.MANAGE
+    best = {"commenter": Access.COMMENT, "viewer": Access.VIEW}.get(role or "", Access.NONE)
+    if best < Access.COMMENT and mentored:
+        best = Access.COMMENT
+    return best
+
+
+def lesson_access_map(actor: Any, lessons: Iterable[Any]) -> dict[int, Access]:
+    """``{lesson.id: Access}`` for many lessons in at most two queries (for lists)."""
+    lessons = [lesson for lesson in lessons if lesson is not None]
+    if not is_signed_in(actor):
+        return {lesson.id: Access.NONE for lesson in lessons}
+    others = [lesson for lesson in lessons if lesson.owner_id != actor.id]
+    roles = _share_roles(actor.id, (lesson.id for lesson in others))
+    mentees = _mentees(actor.id, (lesson.owner_id for lesson in others))
+    return {lesson.id: _access(actor.id, lesson.owner_id, roles.get(lesson.id), lesson.owner_id in mentees)
+            for lesson in lessons}
+
+
+def lesson_access(actor: Any, lesson: Any) -> Access:
+    if lesson is None:
+        return Access.NONE
+    return lesson_access_map(actor, [lesson])[lesson.id]
+
+
+def allowed(actor: Any, action: str, access: Access) -> bool:
+    """May ``actor``, with ``access`` to a lesson, do ``action`` (view, comment, manage, delete) with it?"""
+    if action not in LESSON_ACTIONS:
+        raise ValueError(f"Unknown lesson action: {action}")
+    if action == "delete":
+        return access >= Access.MANAGE or is_admin(actor)
+    return access >= ACTIONS[action]
+
+
+def can(actor: Any, action: str, lesson: Any) -> bool:
+    """May ``actor`` do ``action`` (view, comment, manage, delete) with ``lesson``?"""
+    return lesson is not None and allowed(actor, action, lesson_access(actor, lesson))
+
+
+def can_all(actor: Any, action: str, lessons: list[Any], access: Mapping[int, Access] | None = None) -> bool:
+    """May ``actor`` do ``action`` with every one of ``lessons`` (and there is at least one)? ``access``: the
+    actor's access to them, when the caller already has it (from lesson_access_map)."""
+    if not lessons or any(lesson is None for lesson in lessons):
+        return False
+    if access is None or any(lesson.id not in access for lesson in lessons):
+        access = lesson_access_map(actor, lessons)
+    return all(allowed(actor, action, access[lesson.id]) for lesson in lessons)
+
+
+def require(actor: Any, action: str, lesson: Any):
+    """Return the lesson if ``actor`` may do ``action``; NotFound if they may not even see it, else Forbidden."""
+    if lesson is None:
+        raise NotFound("No such lesson.")
+    access = lesson_access(actor, lesson)
+    if allowed(actor, action, access):
+        return lesson
+    if access < Access.VIEW:
+        raise NotFound("No such lesson.")
+    raise Forbidden("Only the lesson's owner can do that." if action in ("manage", "delete")
+                    else "You can watch this lesson but not comment on it.")
+
+
+def lesson_filter(actor: Any, lesson_id, owner_id):
+    """SQL: the lessons (given by their ``id`` and ``owner_id`` columns) that ``actor`` may view."""
+    if not is_signed_in(actor):
+        return false()
+    s, m = lesson_shares_t, mentorships_t
+    shared = exists().where(s.c.lesson_id == lesson_id, s.c.user_id == actor.id)
+    mentored = exists().where(m.c.mentee_id == owner_id, m.c.mentor_id == actor.id, m.c.ended_at.is_(None))
+    return or_(owner_id == actor.id, shared, mentored)
+
+
+def lesson_id_filter(actor: Any, lesson_id):
+    """SQL: rows whose ``lesson_id`` column names a lesson ``actor`` may view."""
+    if not is_signed_in(actor):
+        return false()
+    lesson = lessons_t.alias("policy_lesson")
+    return exists().where(lesson.c.id == lesson_id, lesson_filter(actor, lesson.c.id, lesson.c.owner_id))
+
+
+def can_choose_frameworks(actor: Any, lesson: Any) -> bool:
+    """The lesson's owner, or one of the owner's active mentors, chooses which frameworks the lesson offers."""
+    access = lesson_access(actor, lesson)
+    return access >= Access.MANAGE or (access >= Access.COMMENT and is_active_mentor(actor.id, lesson.owner_id))
+
+
+def can_view_job(actor: Any, job: Any, lesson: Any) -> bool:
+    """A job: its owner, or anyone who may view the lesson it works on."""
+    return (is_signed_in(actor) and job.owner_id == actor.id) or can(actor, "view", lesson)
+
+
+# --- annotations ---------------------------------------------------------------------------------------------
+
+
+def _field(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+
+
+def annotation_for_author_only(annotation: Any) -> bool:
+    """A private annotation (a model or its payload) is for its author's eyes only."""
+    return _field(annotation, "visibility") == "private"
+
+
+def annotation_visible(actor: Any, annotation: Any, lesson: Any) -> bool:
+    """Shared ones to all who may view the lesson; private ones to their author; hidden ones to the author and
+    the lesson's owner."""
+    if not can(actor, "view", lesson):
+        return False
+    mine = annotation.author_id == actor.id
+    if annotation_for_author_only(annotation) and not mine:
+        return False
+    return annotation.hidden_at is None or mine or lesson.owner_id == actor.id
+
+
+def require_annotation(actor: Any, annotation: Any, lesson: Any):
+    if annotation is None or lesson is None or not annotation_visible(actor, annotation, lesson):
+        raise NotFound("No such annotation.")
+    return annotation
+
+
+def annotation_filter(actor: Any, lesson: Any, *, author_id, visibility, hidden_at):
+    """SQL over one lesson's annotations (the lesson itself already checked as visible)."""
+    if not is_signed_in(actor):
+        return false()
+    own = author_id == actor.id
+    condition = or_(visibility == "shared", own)
+    if lesson.owner_id != actor.id:
+        condition = and_(condition, or_(hidden_at.is_(None), own))
+    return condition
+
+
+def can_edit_annotation(actor: Any, annotation: Any) -> bool:
+    """Change or delete: its author only."""
+    return is_signed_in(actor) and annotation.author_id == actor.id
+
+
+def require_annotation_author(actor: Any, annotation: Any, verb: str = "change") -> None:
+    if not can_edit_annotation(actor, annotation):
+        raise Forbidden(f"Only the author can {verb} an annotation.")
+
+
+def require_can_hide(actor: Any, lesson: Any) -> None:
+    if lesson_access(actor, lesson) < Access.MANAGE:
+        raise Forbidden("Only the lesson's owner can hide annotations on it.")
+
+
+# --- clips, reels and their delivery ----------------------------------------------------------------------------
+
+
+def can_view_clip(actor: Any, clip: Any) -> bool:
+    return clip is not None and can(actor, "view", clip.lesson)
+
+
+def require_clip(actor: Any, clip: Any, action: str = "view"):
+    """The clip if ``actor`` may see its lesson (NotFound otherwise); Forbidden unless they may comment on it,
+    for anything but viewing (retry, send, see its deliveries)."""
+    if not can_view_clip(actor, clip):
+        raise NotFound("No such clip.")
+    if action != "view" and not can(actor, "comment", clip.lesson):
+        raise Forbidden("You can watch this clip, but only people who may comment on the lesson can do that.")
+    return clip
+
+
+def clip_filter(actor: Any, clip_id):
+    """SQL: rows whose ``clip_id`` column names a clip ``actor`` may view."""
+    if not is_signed_in(actor):
+        return false()
+    clip = clips_t.alias("policy_clip")
+    return exists().where(clip.c.id == clip_id, lesson_id_filter(actor, clip.c.lesson_id))
+
+
+def reels_lessons(reels: Iterable[Any]) -> dict[int, list[Any] | None]:
+    """``{reel.id: the lessons of its clips}`` (rows with ``id`` and ``owner_id``) in one query; None for a
+    reel one of whose clips is gone."""
+    reels = list(reels)
+    if not reels:
+        return {}
+    i, c, lesson = reel_items_t, clips_t, lessons_t
+    rows = db.session.execute(select(i.c.reel_id, lesson.c.id, lesson.c.owner_id)
+                              .select_from(i.join(c, c.c.id == i.c.clip_id).join(lesson, lesson.c.id == c.c.lesson_id))
+                              .where(i.c.reel_id.in_({reel.id for reel in reels}))).all()
+    found: dict[int, dict[int, _LessonRow]] = {}
+    counts: dict[int, int] = {}
+    for reel_id, lesson_id, owner_id in rows:
+        found.setdefault(reel_id, {})[lesson_id] = _LessonRow(lesson_id, owner_id)
+        counts[reel_id] = counts.get(reel_id, 0) + 1
+    return {reel.id: list(found[reel.id].values()) if counts.get(reel.id) and counts[reel.id] == reel.clip_count
+            else None for reel in reels}
+
+
+def reel_lessons(reel: Any) -> list[Any] | None:
+    """The lessons of a reel's clips; None when a clip of it is gone."""
+    return reels_lessons([reel])[reel.id]
+
+
+class _LessonRow:
+    __slots__ = ("id", "owner_id")
+
+    def __init__(self, lesson_id: int, owner_id: int):
+        self.id, self.owner_id = lesson_id, owner_id
+
+
+def can_view_reel(actor: Any, reel: Any, lessons: list[Any] | None = None) -> bool:
+    """Those who may view every lesson in it; nobody once one of its clips (or their lesson) is deleted."""
+    if reel is None:
+        return False
+    lessons = reel_lessons(reel) if lessons is None else lessons
+    return lessons is not None and can_all(actor, "view", lessons)
+
+
+def require_reel(actor: Any, reel: Any):
+    if not can_view_reel(actor, reel):
+        raise NotFound("No such reel.")
+    return reel
+
+
+def reel_filter(actor: Any, reel_id):
+    """SQL: rows whose ``reel_id`` column names a reel ``actor`` may view (the same rule as can_view_reel)."""
+    if not is_signed_in(actor):
+        return false()
+    reel, counted, item, clip = (reels_t.alias("policy_reel"), reel_items_t.alias("policy_counted"),
+                                 reel_items_t.alias("policy_item"), clips_t.alias("policy_item_clip"))
+    count = select(func.count()).select_from(counted).where(counted.c.reel_id == reel.c.id).scalar_subquery()
+    unseen = (exists().select_from(item.join(clip, clip.c.id == item.c.clip_id))
+              .where(item.c.reel_id == reel.c.id, not_(lesson_id_filter(actor, clip.c.lesson_id))))
+    return exists().where(reel.c.id == reel_id, reel.c.clip_count > 0, reel.c.clip_count == count, not_(unseen))
+
+
+def can_retry_reel(actor: Any, reel: Any) -> bool:
+    return is_signed_in(actor) and reel.creator_id == actor.id
+
+
+def can_send_reel(actor: Any, reel: Any, lessons: list[Any] | None = None,
+                  access: Mapping[int, Access] | None = None) -> bool:
+    """Its creator, or someone who may comment on every lesson in it."""
+    if can_retry_reel(actor, reel):
+        return True
+    lessons = reel_lessons(reel) if lessons is None else lessons
+    return lessons is not None and can_all(actor, "comment", lessons, access)
+
+
+def may_receive(user: Any, lessons: list[Any]) -> bool:
+    """A clip or reel goes only to an active person who may view each of its lessons."""
+    return is_signed_in(user) and can_all(user, "view", lessons)
+
+
+def visible_deliveries(actor: Any, item: Any, lessons: list[Any], rows: list[Any], *, is_reel: bool) -> list[Any]:
+    """Who a clip or reel was sent to: all of it for people who may comment on every lesson; otherwise what the
+    actor sent themselves (a reel's creator sees theirs, possibly none); anyone else is Forbidden."""
+    if can_all(actor, "comment", lessons):
+        return rows
+    mine = [row for row in rows if is_signed_in(actor) and row.sender_id == actor.id]
+    if not mine and not (is_reel and can_retry_reel(actor, item)):
+        raise Forbidden("Only its sender can see who received it.")
+    return mine
+
+
+def inbox_filter(actor: Any, *, recipient_id, clip_id, reel_id):
+    """SQL over deliveries: those sent to ``actor`` whose clip or reel they may still see."""
+    if not is_signed_in(actor):
+        return false()
+    return and_(recipient_id == actor.id, or_(and_(clip_id.is_not(None), clip_filter(actor, clip_id)),
+                                              and_(reel_id.is_not(None), reel_filter(actor, reel_id))))
+
+
+# --- watching together ----------------------------------------------------------------------------------------
+
+
+def can_watch(actor: Any, lesson: Any) -> bool:
+    """Start (and host) or join a watch session: anyone who may view the lesson."""
+    return can(actor, "view", lesson)
+
+
+def is_watch_host(person: Any, session: Any) -> bool:
+    """``person`` (a user or a participant with ``id``) hosts ``session`` (a session or its live state)."""
+    return person is not None and session.host_id is not None and person.id == session.host_id
+
+
+def require_watch_host(person: Any, session: Any, doing: str) -> None:
+    if not is_watch_host(person, session):
+        raise Forbidden(f"Only the host can {doing}.", code="not_host")
+
+
+def require_watch_control(person: Any, live: Any) -> None:
+    """When the host has locked the controls, only the host controls playback (and flags)."""
+    if live.locked and not is_watch_host(person, live):
+        raise Forbidden("The host has locked the controls.", code="control_locked")
