@@ -129,12 +129,13 @@ def test_annotation_list_of_50(api_as, school):
         note.replies = [Reply(author_id=reader.id, body="Thanks")]
         db.session.add(note)
     db.session.commit()
+    url = f"/api/v1/lessons/{lesson.id}/annotations"
     api = api_as(reader)
-    api.get(f"/api/v1/lessons/{lesson.id}/annotations?per_page=1")
+    api.get(f"{url}?per_page=1")
     db.session.expunge_all()
-    five = _queries(api, f"/api/v1/lessons/{lesson.id}/annotations?per_page=5", 5)
+    five = _queries(api, f"{url}?per_page=5", 5)
     db.session.expunge_all()
-    fifty = _queries(api, f"/api/v1/lessons/{lesson.id}/annotations?per_page=50", 50)
+    fifty = _queries(api, f"{url}?per_page=50", 50)
     assert len(fifty) == len(five) <= MAX_QUERIES, _listing(five, fifty)
 
 
