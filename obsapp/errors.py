@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from apispec import BasePlugin
 from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -167,6 +168,79 @@ def handle_http_exception(error: HTTPException):
 def handle_unexpected(error: Exception):
     log.exception("Unhandled error on %s %s", request.method, request.path)
     return error_response(500, "internal_error", HTTP_MESSAGES[500])
+
+
+# --- the error responses in the OpenAPI document --------------------------------------------------------
+
+PUBLIC_OPERATIONS = {("post", "/api/v1/auth/login")}  # with the OpenAPI document and its docs page, not in it
+UNSAFE_METHODS = {"post", "put", "patch", "delete"}
+ERROR_DESCRIPTIONS = {
+    400: "Bad request: the body is not valid JSON, or a cookie-authenticated write lacks its CSRF token",
+    401: "Not signed in (no session, or an invalid API token)",
+    403: "Signed in but not allowed",
+    404: "Absent, or not visible to you",
+    409: "Conflicts with the current state",
+    410: "Gone",
+    412: "Precondition failed",
+    413: "Too large",
+    415: "Unsupported media type",
+    416: "Range not satisfiable",
+    422: "Invalid input (error.fields names each field)",
+    428: "Precondition required",
+    429: "Too many attempts",
+}
+
+
+def _error_content() -> dict:
+    return {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
+def operation_error_statuses(path: str, method: str, operation: dict) -> set[int]:
+    """The errors any operation of this shape can give, whatever its view does (the views declare the rest:
+    409, 412, 428 ... with ``@blp.alt_response``)."""
+    if (method, path) in PUBLIC_OPERATIONS:
+        return {400, 422}
+    statuses = {401}
+    has_path_params = "{" in path
+    if has_path_params:
+        statuses |= {403, 404}
+    if method in UNSAFE_METHODS:
+        statuses |= {400, 403}  # 400: a cookie-authenticated write without its CSRF token
+    if "requestBody" in operation:
+        statuses |= {413, 422}  # 413: larger than the request size limit
+    if any(param.get("in") == "query" for param in operation.get("parameters", []) if isinstance(param, dict)):
+        statuses.add(422)
+    return statuses
+
+
+class ErrorResponsesPlugin(BasePlugin):
+    """Declares on every operation the error statuses it can answer, each with the contract's error shape, instead
+    of flask-smorest's catch-all ``default`` (so a status nobody declared is a finding, not a match), and how it
+    authenticates (bearer token or the session cookie; ``security: []`` where no sign-in is needed)."""
+
+    def init_spec(self, spec) -> None:
+        super().init_spec(spec)
+        spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
+                                                       "description": "an API token (obsapp tokens create EMAIL)"})
+        spec.components.security_scheme("sessionCookie", {"type": "apiKey", "in": "cookie", "name": "obsapp_session"})
+
+    def operation_helper(self, path=None, operations=None, **kwargs) -> None:
+        for method, operation in (operations or {}).items():
+            if method not in UNSAFE_METHODS | {"get", "head", "options"} or not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.pop("default", None)
+            if (method, path) in PUBLIC_OPERATIONS:
+                operation["security"] = []
+            else:
+                operation.setdefault("security", [{"bearerAuth": []}, {"sessionCookie": []}])
+            declared = {int(code) for code in responses if str(code).isdigit()}
+            for status in sorted(operation_error_statuses(path, method, operation) - declared):
+                responses[str(status)] = {"description": ERROR_DESCRIPTIONS[status], "content": _error_content()}
+            for code, response in responses.items():
+                if (str(code).isdigit() and int(code) >= 400 and isinstance(response, dict)
+                        and "$ref" not in response and "content" not in response):
+                    response["content"] = _error_content()
 
 
 def init_app(app: Flask) -> None:

@@ -1,6 +1,6 @@
 from marshmallow import fields, validate
 
-from obsapp.schemas import PersonSchema, StrictSchema, list_schema
+from obsapp.schemas import Id, PersonSchema, StrictSchema, list_schema
 
 
 class LoginSchema(StrictSchema):
@@ -60,8 +60,8 @@ class MentorshipSchema(StrictSchema):
 
 
 class MentorshipCreateSchema(StrictSchema):
-    mentor_id = fields.Integer(required=True)
-    mentee_id = fields.Integer(required=True)
+    mentor_id = Id(required=True)
+    mentee_id = Id(required=True)
 
 
 class MentorshipQuerySchema(StrictSchema):

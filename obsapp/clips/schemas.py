@@ -1,13 +1,13 @@
 from marshmallow import Schema, fields, validate
 
-from obsapp.schemas import PageArgsSchema, StrictSchema, list_schema
+from obsapp.schemas import Id, Int, PageArgsSchema, StrictSchema, list_schema
 
 
 class ClipCreateSchema(StrictSchema):
-    start_ms = fields.Integer(required=True)
-    end_ms = fields.Integer(required=True)
+    start_ms = Int(required=True)
+    end_ms = Int(required=True)
     title = fields.String(allow_none=True, validate=validate.Length(max=200))
-    annotation_id = fields.Integer(allow_none=True, metadata={"description": "caption it with this annotation"})
+    annotation_id = Id(allow_none=True, metadata={"description": "caption it with this annotation"})
     accurate = fields.Boolean(load_default=True, metadata={"description": "start and end on the asked frames "
                                                                           "(else: from the keyframe before, faster)"})
     captions = fields.Boolean(load_default=False, metadata={"description": "the annotation's comment as a subtitle "
@@ -22,7 +22,7 @@ class ClipCreateSchema(StrictSchema):
 class ClipQuerySchema(PageArgsSchema):
     for_ = fields.String(data_key="for", load_default=None, validate=validate.OneOf(["me"]),
                          metadata={"description": "me: feedback clips and reels sent to you, unread first"})
-    lesson_id = fields.Integer(load_default=None, metadata={"description": "the clips of one lesson"})
+    lesson_id = Id(load_default=None, metadata={"description": "the clips of one lesson"})
 
 
 class ClipPersonSchema(Schema):
@@ -128,7 +128,7 @@ class ReelSchema(Schema):
 
 class ReelCreateSchema(StrictSchema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    clip_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=50))
+    clip_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=50))
 
 
 class ReelCreatedSchema(Schema):
@@ -137,7 +137,7 @@ class ReelCreatedSchema(Schema):
 
 
 class SendSchema(StrictSchema):
-    user_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=200))
+    user_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=200))
     message = fields.String(allow_none=True, validate=validate.Length(max=5000))
 
 
@@ -157,7 +157,7 @@ class FeedbackSchema(DeliveryStateSchema):
 
 class MediaQuerySchema(Schema):
     download = fields.Boolean(load_default=False, metadata={"description": "as an attachment with a readable name"})
-    v = fields.Integer(load_default=None, metadata={"description": "media version (cache busting)"})
+    v = Int(load_default=None, metadata={"description": "media version (cache busting)"})
 
 
 ClipListSchema = list_schema(ClipSchema, "ClipList")

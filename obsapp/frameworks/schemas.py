@@ -1,6 +1,6 @@
 from marshmallow import fields, validate
 
-from obsapp.schemas import StrictSchema, list_schema
+from obsapp.schemas import Id, StrictSchema, list_schema
 
 
 class CriterionSchema(StrictSchema):
@@ -51,7 +51,7 @@ class LessonFrameworksSchema(StrictSchema):
 
 
 class LessonFrameworksInSchema(StrictSchema):
-    framework_ids = fields.List(fields.Integer(), required=True, allow_none=True,
+    framework_ids = fields.List(Id(), required=True, allow_none=True,
                                 metadata={"description": "frameworks to offer, in order; null goes back to "
                                                          "the default (every active framework)"})
 
