@@ -179,7 +179,7 @@ ERROR_DESCRIPTIONS = {
     401: "Not signed in (no session, or an invalid API token)",
     403: "Signed in but not allowed",
     404: "Absent, or not visible to you",
-    409: "Conflicts with the current state",
+    409: "Conflicts with the current state (e.g. the lesson's video is not ready)",
     410: "Gone",
     412: "Precondition failed",
     413: "Too large",
@@ -188,6 +188,31 @@ ERROR_DESCRIPTIONS = {
     422: "Invalid input (error.fields names each field)",
     428: "Precondition required",
     429: "Too many attempts",
+    460: "Checksum mismatch (tus)",
+}
+# tus 1.0.0 (lessons/api.py): the protocol's headers and statuses, on top of the rules below.
+TUS_VERSION_HEADER = {"in": "header", "name": "Tus-Resumable", "required": True,
+                      "schema": {"type": "string", "enum": ["1.0.0"]}}
+TUS_OPERATIONS = {
+    ("post", "/api/v1/lessons/{lesson_id}/uploads"): (
+        [TUS_VERSION_HEADER,
+         {"in": "header", "name": "Upload-Length", "required": True, "schema": {"type": "integer", "minimum": 1}},
+         {"in": "header", "name": "Upload-Metadata", "required": False, "schema": {"type": "string"}}],
+        {409, 412, 413, 422}),
+    ("head", "/api/v1/uploads/{upload_id}"): ([TUS_VERSION_HEADER], {410, 412}),
+    ("patch", "/api/v1/uploads/{upload_id}"): (
+        [TUS_VERSION_HEADER,
+         {"in": "header", "name": "Upload-Offset", "required": True, "schema": {"type": "integer", "minimum": 0}},
+         {"in": "header", "name": "Upload-Checksum", "required": False, "schema": {"type": "string"}}],
+        {409, 410, 412, 413, 415, 460}),
+    ("delete", "/api/v1/uploads/{upload_id}"): ([TUS_VERSION_HEADER], {412}),
+}
+TUS_SUCCESS = {
+    ("head", "/api/v1/uploads/{upload_id}"): ("200", "Upload-Offset and Upload-Length in the headers"),
+    ("patch", "/api/v1/uploads/{upload_id}"): ("204", "Bytes appended; Upload-Offset in the headers"),
+    ("delete", "/api/v1/uploads/{upload_id}"): ("204", "Upload terminated"),
+    ("options", "/api/v1/uploads/{upload_id}"): ("204", "tus capabilities in the Tus-* headers"),
+    ("options", "/api/v1/lessons/{lesson_id}/uploads"): ("204", "tus capabilities in the Tus-* headers"),
 }
 
 
@@ -196,21 +221,24 @@ def _error_content() -> dict:
 
 
 def operation_error_statuses(path: str, method: str, operation: dict) -> set[int]:
-    """The errors any operation of this shape can give, whatever its view does (the views declare the rest:
-    409, 412, 428 ... with ``@blp.alt_response``)."""
+    """The errors any operation of this shape can give, whatever its view does; views declare the rest with
+    ``@blp.alt_response``."""
     if (method, path) in PUBLIC_OPERATIONS:
         return {400, 422}
+    if method == "options":  # tus discovery: public, and the same for any upload URL that routes
+        return {404} if "{" in path else set()
     statuses = {401}
-    has_path_params = "{" in path
-    if has_path_params:
+    if "{" in path:
         statuses |= {403, 404}
     if method in UNSAFE_METHODS:
         statuses |= {400, 403}  # 400: a cookie-authenticated write without its CSRF token
+    if method in {"post", "put", "patch"}:
+        statuses.add(409)
     if "requestBody" in operation:
         statuses |= {413, 422}  # 413: larger than the request size limit
     if any(param.get("in") == "query" for param in operation.get("parameters", []) if isinstance(param, dict)):
         statuses.add(422)
-    return statuses
+    return statuses | TUS_OPERATIONS.get((method, path), ((), set()))[1]
 
 
 class ErrorResponsesPlugin(BasePlugin):
@@ -230,7 +258,15 @@ class ErrorResponsesPlugin(BasePlugin):
                 continue
             responses = operation.setdefault("responses", {})
             responses.pop("default", None)
-            if (method, path) in PUBLIC_OPERATIONS:
+            if method == "options":  # shares its view with the tus POST, whose 201 it never answers
+                responses.clear()
+            if (method, path) in TUS_SUCCESS:
+                status, description = TUS_SUCCESS[(method, path)]
+                responses.setdefault(status, {"description": description})
+            tus_parameters = TUS_OPERATIONS.get((method, path), ((), set()))[0]
+            if tus_parameters:
+                operation["parameters"] = [*operation.get("parameters", []), *tus_parameters]
+            if (method, path) in PUBLIC_OPERATIONS or method == "options":
                 operation["security"] = []
             else:
                 operation.setdefault("security", [{"bearerAuth": []}, {"sessionCookie": []}])

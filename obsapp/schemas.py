@@ -20,6 +20,15 @@ class Int(fields.Integer):
         super().__init__(validate=validators, **kwargs)
 
 
+class Bool(fields.Boolean):
+    """A JSON body's boolean: ``true`` or ``false``, not 1, "yes" or "on" (query strings keep ``fields.Boolean``)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class Id(Int):
     """An id sent in a query or a body: 0 to :data:`INT_MAX` (an unknown id is the service's 404)."""
 

@@ -53,6 +53,7 @@ def create_clip(data, lesson_id):
 @blp.route("/clips")
 @blp.arguments(ClipQuerySchema, location="query")
 @blp.response(200, ClipOrFeedbackListSchema)
+@blp.alt_response(404, description="No lesson with that lesson_id that you may see")
 def list_clips(args):
     """``?for=me``: clips and reels sent to you (unread first); ``?lesson_id=``: a lesson's clips; else yours."""
     if args["for_"] == "me":

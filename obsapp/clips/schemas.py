@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from obsapp.schemas import Id, Int, PageArgsSchema, StrictSchema, list_schema
+from obsapp.schemas import Bool, Id, Int, PageArgsSchema, StrictSchema, list_schema
 
 
 class ClipCreateSchema(StrictSchema):
@@ -8,13 +8,13 @@ class ClipCreateSchema(StrictSchema):
     end_ms = Int(required=True)
     title = fields.String(allow_none=True, validate=validate.Length(max=200))
     annotation_id = Id(allow_none=True, metadata={"description": "caption it with this annotation"})
-    accurate = fields.Boolean(load_default=True, metadata={"description": "start and end on the asked frames "
+    accurate = Bool(load_default=True, metadata={"description": "start and end on the asked frames "
                                                                           "(else: from the keyframe before, faster)"})
-    captions = fields.Boolean(load_default=False, metadata={"description": "the annotation's comment as a subtitle "
+    captions = Bool(load_default=False, metadata={"description": "the annotation's comment as a subtitle "
                                                                            "track and a WebVTT sidecar"})
-    blur_faces = fields.Boolean(allow_none=True, load_default=None,
+    blur_faces = Bool(allow_none=True, load_default=None,
                                 metadata={"description": "pixelate every face (default: the lesson's setting)"})
-    title_card = fields.Boolean(load_default=False,
+    title_card = Bool(load_default=False,
                                 metadata={"description": "start with a ~2 s card showing the title (and the lesson's "
                                                          "title and the criteria); captions start after it"})
 

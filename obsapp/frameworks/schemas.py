@@ -1,6 +1,6 @@
 from marshmallow import fields, validate
 
-from obsapp.schemas import Id, StrictSchema, list_schema
+from obsapp.schemas import Bool, Id, StrictSchema, list_schema
 
 
 class CriterionSchema(StrictSchema):
@@ -31,7 +31,7 @@ class FrameworkQuerySchema(StrictSchema):
 class FrameworkUpdateSchema(StrictSchema):
     name = fields.String(validate=validate.Length(min=1, max=200))
     description = fields.String(allow_none=True)
-    retired = fields.Boolean()
+    retired = Bool()
 
 
 class CriterionUpdateSchema(StrictSchema):

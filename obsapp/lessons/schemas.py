@@ -1,6 +1,6 @@
 from marshmallow import fields, validate
 
-from obsapp.schemas import Id, Int, PageArgsSchema, PersonSchema, StrictSchema, list_schema
+from obsapp.schemas import Bool, Id, Int, PageArgsSchema, PersonSchema, StrictSchema, list_schema
 
 
 class LessonCreateSchema(StrictSchema):
@@ -13,7 +13,7 @@ class LessonCreateSchema(StrictSchema):
 
 class LessonUpdateSchema(LessonCreateSchema):
     title = fields.String(validate=validate.Length(min=1, max=200))
-    blur_faces_default = fields.Boolean(metadata={"description": "blur faces in everything that leaves this lesson"})
+    blur_faces_default = Bool(metadata={"description": "blur faces in everything that leaves this lesson"})
 
 
 class JobSchema(StrictSchema):
