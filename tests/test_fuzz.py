@@ -109,7 +109,9 @@ def test_every_generated_request_gets_a_documented_answer_and_never_a_server_err
     fuzz_server["log"].with_name("schemathesis.txt").write_text(output)
     assert result.returncode == 0, output[-30000:]
     report = json.loads(fuzz_server["log"].with_name("report.json").read_text())
-    assert report, output[-5000:]
+    assert report["complete"] and report["failures"] == [] and report["errors"] == [], output[-30000:]
+    assert report["operations"]["tested"] == report["operations"]["selected"] >= 70
+    assert report["test_cases"]["generated"] >= 1000
     access_log = fuzz_server["log"].read_text()
     assert '" 500 ' not in access_log and "Unhandled error" not in access_log, access_log[-5000:]
     # The fuzzer was signed in and reached the views: the teacher's data came back, not only 401s and 404s.
