@@ -191,13 +191,16 @@ ERROR_DESCRIPTIONS = {
     460: "Checksum mismatch (tus)",
 }
 # tus 1.0.0 (lessons/api.py): the protocol's headers and statuses, on top of the rules below.
+_TUS_PAIR = r"[!-+\--~]+(?: (?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)?"  # key base64value
+TUS_METADATA_PATTERN = rf"^{_TUS_PAIR}(?:,{_TUS_PAIR})*$"
 TUS_VERSION_HEADER = {"in": "header", "name": "Tus-Resumable", "required": True,
                       "schema": {"type": "string", "enum": ["1.0.0"]}}
 TUS_OPERATIONS = {
     ("post", "/api/v1/lessons/{lesson_id}/uploads"): (
         [TUS_VERSION_HEADER,
          {"in": "header", "name": "Upload-Length", "required": True, "schema": {"type": "integer", "minimum": 1}},
-         {"in": "header", "name": "Upload-Metadata", "required": False, "schema": {"type": "string"}}],
+         {"in": "header", "name": "Upload-Metadata", "required": False,
+          "schema": {"type": "string", "pattern": TUS_METADATA_PATTERN}}],
         {409, 412, 413, 422}),
     ("head", "/api/v1/uploads/{upload_id}"): ([TUS_VERSION_HEADER], {410, 412}),
     ("patch", "/api/v1/uploads/{upload_id}"): (
