@@ -104,7 +104,8 @@ def test_every_generated_request_gets_a_documented_answer_and_never_a_server_err
         [str(VENV_BIN / "schemathesis"), "--config-file", str(CONFIG), "--no-color", "run",
          fuzz_server["url"] + "/api/v1/openapi.json", "--checks", "all",
          "--report", "json", "--report-json-path", str(fuzz_server["log"].with_name("report.json"))],
-        env={**os.environ, "OBSAPP_FUZZ_TOKEN": fuzz_server["token"]}, capture_output=True, text=True, timeout=1200)
+        env={**os.environ, "OBSAPP_FUZZ_TOKEN": fuzz_server["token"]}, cwd=fuzz_server["log"].parent,
+        capture_output=True, text=True, timeout=1200)
     output = result.stdout + result.stderr
     fuzz_server["log"].with_name("schemathesis.txt").write_text(output)
     assert result.returncode == 0, output[-30000:]
