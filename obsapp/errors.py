@@ -192,7 +192,7 @@ ERROR_DESCRIPTIONS = {
 }
 # tus 1.0.0 (lessons/api.py): the protocol's headers and statuses, on top of the rules below.
 _TUS_PAIR = r"[!-+\--~]+(?: (?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)?"  # key base64value
-TUS_METADATA_PATTERN = rf"^{_TUS_PAIR}(?:,{_TUS_PAIR})*$"
+TUS_METADATA_PATTERN = rf"^(?:{_TUS_PAIR}(?:,{_TUS_PAIR})*)?$"
 TUS_VERSION_HEADER = {"in": "header", "name": "Tus-Resumable", "required": True,
                       "schema": {"type": "string", "enum": ["1.0.0"]}}
 TUS_OPERATIONS = {
