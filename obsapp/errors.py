@@ -191,8 +191,11 @@ ERROR_DESCRIPTIONS = {
     460: "Checksum mismatch (tus)",
 }
 # tus 1.0.0 (lessons/api.py): the protocol's headers and statuses, on top of the rules below.
-_TUS_PAIR = r"[!-+\--~]+(?: (?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)?"  # key base64value
-TUS_METADATA_PATTERN = rf"^(?:{_TUS_PAIR}(?:,{_TUS_PAIR})*)?$"
+# Upload-Metadata as lessons/uploads.py reads it: comma-separated "key base64value" pairs (value optional), blanks
+# around pairs and empty pairs ignored.
+_BASE64 = r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{4}=*|[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)"  # not empty
+_TUS_PAIR = rf"\s*(?:[^\s,][^ ,]*(?: \s*(?:{_BASE64})?)?)?\s*"
+TUS_METADATA_PATTERN = rf"^{_TUS_PAIR}(?:,{_TUS_PAIR})*$"
 TUS_VERSION_HEADER = {"in": "header", "name": "Tus-Resumable", "required": True,
                       "schema": {"type": "string", "enum": ["1.0.0"]}}
 TUS_OPERATIONS = {
