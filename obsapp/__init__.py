@@ -13,8 +13,9 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from obsapp import logs
+from obsapp import converters, logs
 from obsapp.config import PACKAGE_DIR, default_instance_path, load_settings
+from obsapp.errors import ErrorResponsesPlugin
 from obsapp.extensions import api, csrf, db, limiter, login_manager, migrate, socketio
 from obsapp.storage import MediaStore
 
@@ -54,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(instance_path))
     app.request_class = ObsRequest
     app.config.update(load_settings(instance_path, config))
+    converters.init_app(app)  # before any route: every <int:...> id is bounded
     logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
     logs.init_app(app)  # first, so that every request has its id before anything else runs
 
@@ -65,7 +67,7 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
-    api.init_app(app)
+    api.init_app(app, spec_kwargs={"extra_plugins": [ErrorResponsesPlugin()]})
     # Socket.IO (watch together): threads under gunicorn's gthread worker, WebSocket through simple-websocket;
     # same-origin only (cors_allowed_origins=None); a message queue (Redis) when several processes serve it.
     socketio.init_app(app, async_mode="threading", message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"] or None,

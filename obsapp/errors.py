@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from apispec import BasePlugin
 from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -167,6 +168,121 @@ def handle_http_exception(error: HTTPException):
 def handle_unexpected(error: Exception):
     log.exception("Unhandled error on %s %s", request.method, request.path)
     return error_response(500, "internal_error", HTTP_MESSAGES[500])
+
+
+# --- the error responses in the OpenAPI document --------------------------------------------------------
+
+PUBLIC_OPERATIONS = {("post", "/api/v1/auth/login")}  # with the OpenAPI document and its docs page, not in it
+UNSAFE_METHODS = {"post", "put", "patch", "delete"}
+ERROR_DESCRIPTIONS = {
+    400: "Bad request: the body is not valid JSON, or a cookie-authenticated write lacks its CSRF token",
+    401: "Not signed in (no session, or an invalid API token)",
+    403: "Signed in but not allowed",
+    404: "Absent, or not visible to you",
+    409: "Conflicts with the current state (e.g. the lesson's video is not ready)",
+    410: "Gone",
+    412: "Precondition failed",
+    413: "Too large",
+    415: "Unsupported media type",
+    416: "Range not satisfiable",
+    422: "Invalid input (error.fields names each field)",
+    428: "Precondition required",
+    429: "Too many attempts",
+    460: "Checksum mismatch (tus)",
+}
+# tus 1.0.0 (lessons/api.py): the protocol's headers and statuses, on top of the rules below.
+# Upload-Metadata as lessons/uploads.py reads it: comma-separated "key base64value" pairs (value optional), blanks
+# around pairs and empty pairs ignored.
+_BASE64 = r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{4}=*|[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)"  # not empty
+_TUS_PAIR = rf"\s*(?:[^\s,][^ ,]*(?: \s*(?:{_BASE64})?)?)?\s*"
+TUS_METADATA_PATTERN = rf"^{_TUS_PAIR}(?:,{_TUS_PAIR})*$"
+TUS_VERSION_HEADER = {"in": "header", "name": "Tus-Resumable", "required": True,
+                      "schema": {"type": "string", "enum": ["1.0.0"]}}
+TUS_OPERATIONS = {
+    ("post", "/api/v1/lessons/{lesson_id}/uploads"): (
+        [TUS_VERSION_HEADER,
+         {"in": "header", "name": "Upload-Length", "required": True, "schema": {"type": "integer", "minimum": 1}},
+         {"in": "header", "name": "Upload-Metadata", "required": False,
+          "schema": {"type": "string", "pattern": TUS_METADATA_PATTERN}}],
+        {409, 412, 413, 422}),
+    ("head", "/api/v1/uploads/{upload_id}"): ([TUS_VERSION_HEADER], {410, 412}),
+    ("patch", "/api/v1/uploads/{upload_id}"): (
+        [TUS_VERSION_HEADER,
+         {"in": "header", "name": "Upload-Offset", "required": True, "schema": {"type": "integer", "minimum": 0}},
+         {"in": "header", "name": "Upload-Checksum", "required": False, "schema": {"type": "string"}}],
+        {409, 410, 412, 413, 415, 460}),
+    ("delete", "/api/v1/uploads/{upload_id}"): ([TUS_VERSION_HEADER], {412}),
+}
+TUS_SUCCESS = {
+    ("head", "/api/v1/uploads/{upload_id}"): ("200", "Upload-Offset and Upload-Length in the headers"),
+    ("patch", "/api/v1/uploads/{upload_id}"): ("204", "Bytes appended; Upload-Offset in the headers"),
+    ("delete", "/api/v1/uploads/{upload_id}"): ("204", "Upload terminated"),
+    ("options", "/api/v1/uploads/{upload_id}"): ("204", "tus capabilities in the Tus-* headers"),
+    ("options", "/api/v1/lessons/{lesson_id}/uploads"): ("204", "tus capabilities in the Tus-* headers"),
+}
+
+
+def _error_content() -> dict:
+    return {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
+def operation_error_statuses(path: str, method: str, operation: dict) -> set[int]:
+    """The errors any operation of this shape can give, whatever its view does; views declare the rest with
+    ``@blp.alt_response``."""
+    if (method, path) in PUBLIC_OPERATIONS:
+        return {400, 422}
+    if method == "options":  # tus discovery: public, and the same for any upload URL that routes
+        return {404} if "{" in path else set()
+    statuses = {401}
+    if "{" in path:
+        statuses |= {403, 404}
+    if method in UNSAFE_METHODS:
+        statuses |= {400, 403}  # 400: a cookie-authenticated write without its CSRF token
+    if method in {"post", "put", "patch"}:
+        statuses.add(409)
+    if "requestBody" in operation:
+        statuses |= {413, 422}  # 413: larger than the request size limit
+    if any(param.get("in") == "query" for param in operation.get("parameters", []) if isinstance(param, dict)):
+        statuses.add(422)
+    return statuses | TUS_OPERATIONS.get((method, path), ((), set()))[1]
+
+
+class ErrorResponsesPlugin(BasePlugin):
+    """Declares on every operation the error statuses it can answer, each with the contract's error shape, instead
+    of flask-smorest's catch-all ``default`` (so a status nobody declared is a finding, not a match), and how it
+    authenticates (bearer token or the session cookie; ``security: []`` where no sign-in is needed)."""
+
+    def init_spec(self, spec) -> None:
+        super().init_spec(spec)
+        spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
+                                                       "description": "an API token (obsapp tokens create EMAIL)"})
+        spec.components.security_scheme("sessionCookie", {"type": "apiKey", "in": "cookie", "name": "obsapp_session"})
+
+    def operation_helper(self, path=None, operations=None, **kwargs) -> None:
+        for method, operation in (operations or {}).items():
+            if method not in UNSAFE_METHODS | {"get", "head", "options"} or not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.pop("default", None)
+            if method == "options":  # shares its view with the tus POST, whose 201 it never answers
+                responses.clear()
+            if (method, path) in TUS_SUCCESS:
+                status, description = TUS_SUCCESS[(method, path)]
+                responses.setdefault(status, {"description": description})
+            tus_parameters = TUS_OPERATIONS.get((method, path), ((), set()))[0]
+            if tus_parameters:
+                operation["parameters"] = [*operation.get("parameters", []), *tus_parameters]
+            if (method, path) in PUBLIC_OPERATIONS or method == "options":
+                operation["security"] = []
+            else:
+                operation.setdefault("security", [{"bearerAuth": []}, {"sessionCookie": []}])
+            declared = {int(code) for code in responses if str(code).isdigit()}
+            for status in sorted(operation_error_statuses(path, method, operation) - declared):
+                responses[str(status)] = {"description": ERROR_DESCRIPTIONS[status], "content": _error_content()}
+            for code, response in responses.items():
+                if (str(code).isdigit() and int(code) >= 400 and isinstance(response, dict)
+                        and "$ref" not in response and "content" not in response):
+                    response["content"] = _error_content()
 
 
 def init_app(app: Flask) -> None:

@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 from flask import request, url_for
+from marshmallow import ValidationError
 from sqlalchemy import Select
 
 from obsapp.errors import InvalidInput
 from obsapp.extensions import db
+from obsapp.schemas import DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE, PageArgsSchema
 
-DEFAULT_PER_PAGE = 100
-MAX_PER_PAGE = 500
+__all__ = ["DEFAULT_PER_PAGE", "MAX_PAGE", "MAX_PER_PAGE", "page_args", "page_of", "paginate"]
 
 
 def page_args() -> tuple[int, int]:
+    """``page`` (1..MAX_PAGE) and ``per_page`` (1..MAX_PER_PAGE) from the query string; 422 otherwise."""
     try:
-        page = int(request.args.get("page", 1))
-        per_page = int(request.args.get("per_page", DEFAULT_PER_PAGE))
-    except ValueError as exc:
-        raise InvalidInput("page and per_page must be whole numbers.") from exc
-    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-        raise InvalidInput(f"page starts at 1; per_page is between 1 and {MAX_PER_PAGE}.")
-    return page, per_page
+        args = PageArgsSchema().load({key: request.args[key] for key in ("page", "per_page") if key in request.args})
+    except ValidationError as exc:
+        raise InvalidInput(f"page is between 1 and {MAX_PAGE}; per_page is between 1 and {MAX_PER_PAGE}.",
+                           fields=exc.messages) from exc
+    return args["page"], args["per_page"]
 
 
 def paginate(stmt: Select, *, scalars: bool = True) -> dict:

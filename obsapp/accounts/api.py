@@ -94,7 +94,7 @@ class UserById(MethodView):
             return {"id": user.id, "name": user.name, "email": user.email}
         return user
 
-    @blp.arguments(UserUpdateSchema)
+    @blp.arguments(UserUpdateSchema, required=False)  # every field is optional: no body changes nothing
     @blp.response(200, UserSchema)
     def patch(self, data, user_id):
         """Rename, deactivate, make admin or reset the password of an account (admin)."""
@@ -108,7 +108,7 @@ class Tokens(MethodView):
         """My API tokens (not revoked)."""
         return {"items": services.list_tokens(current_user), "next": None}
 
-    @blp.arguments(TokenSchema)
+    @blp.arguments(TokenSchema, required=False)  # no body: a token without a name
     @blp.response(201, NewTokenSchema)
     def post(self, data):
         """Create an API token; the token itself is shown only in this answer."""

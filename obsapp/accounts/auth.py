@@ -81,7 +81,8 @@ def authenticate_request():
 
 def _login_email_key() -> str:
     data = request.get_json(silent=True) if request.is_json else request.form
-    email = services.normalise_email((data or {}).get("email", "") if isinstance(data, dict) else "")
+    email = data.get("email") if isinstance(data, dict) else None  # any JSON: the schema rejects it after this
+    email = services.normalise_email(email if isinstance(email, str) else "")
     return f"{request.remote_addr}|{email}"
 
 

@@ -1,6 +1,6 @@
 from marshmallow import fields, validate
 
-from obsapp.schemas import PersonSchema, StrictSchema, list_schema
+from obsapp.schemas import Bool, Id, PersonSchema, StrictSchema, list_schema
 
 
 class LoginSchema(StrictSchema):
@@ -28,13 +28,13 @@ class UserCreateSchema(StrictSchema):
     email = fields.String(required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     password = fields.String(required=True, load_only=True)
-    is_admin = fields.Boolean(load_default=False)
+    is_admin = Bool(load_default=False)
 
 
 class UserUpdateSchema(StrictSchema):
     name = fields.String(validate=validate.Length(min=1, max=120))
-    is_admin = fields.Boolean()
-    active = fields.Boolean()
+    is_admin = Bool()
+    active = Bool()
     password = fields.String(load_only=True, metadata={"description": "sets a new password (admin reset)"})
 
 
@@ -60,8 +60,8 @@ class MentorshipSchema(StrictSchema):
 
 
 class MentorshipCreateSchema(StrictSchema):
-    mentor_id = fields.Integer(required=True)
-    mentee_id = fields.Integer(required=True)
+    mentor_id = Id(required=True)
+    mentee_id = Id(required=True)
 
 
 class MentorshipQuerySchema(StrictSchema):

@@ -65,7 +65,7 @@ class AnnotationById(MethodView):
     def get(self, annotation_id):
         return _with_etag(services.get_annotation(current_user, annotation_id))
 
-    @blp.arguments(AnnotationPatchSchema)
+    @blp.arguments(AnnotationPatchSchema, required=False)  # every field is optional: no body changes nothing
     @blp.response(200, AnnotationSchema)
     @blp.alt_response(412, description="Stale If-Match")
     @blp.alt_response(428, description="If-Match missing")

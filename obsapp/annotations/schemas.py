@@ -1,26 +1,26 @@
 from marshmallow import fields, validate
 
 from obsapp.annotations.models import KINDS, VISIBILITIES
-from obsapp.schemas import PageArgsSchema, StrictSchema, list_schema
+from obsapp.schemas import Id, Int, PageArgsSchema, StrictSchema, list_schema
 
 
 class AnnotationInSchema(StrictSchema):
-    start_ms = fields.Integer(required=True, strict=True)
-    end_ms = fields.Integer(allow_none=True, strict=True)
+    start_ms = Int(required=True, strict=True)
+    end_ms = Int(allow_none=True, strict=True)
     body = fields.String(load_default="", validate=validate.Length(max=20000))
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
-    criterion_ids = fields.List(fields.Integer(strict=True), load_default=list)
-    rating = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=4))
+    criterion_ids = fields.List(Id(strict=True), load_default=list)
+    rating = Int(allow_none=True, strict=True, minimum=1, maximum=4)
     visibility = fields.String(load_default="shared", validate=validate.OneOf(VISIBILITIES))
 
 
 class AnnotationPatchSchema(StrictSchema):
-    start_ms = fields.Integer(strict=True)
-    end_ms = fields.Integer(allow_none=True, strict=True)
+    start_ms = Int(strict=True)
+    end_ms = Int(allow_none=True, strict=True)
     body = fields.String(validate=validate.Length(max=20000))
     kind = fields.String(validate=validate.OneOf(KINDS))
-    criterion_ids = fields.List(fields.Integer(strict=True))
-    rating = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=4))
+    criterion_ids = fields.List(Id(strict=True))
+    rating = Int(allow_none=True, strict=True, minimum=1, maximum=4)
     visibility = fields.String(validate=validate.OneOf(VISIBILITIES))
 
 
@@ -59,11 +59,11 @@ class AnnotationSchema(StrictSchema):
 
 
 class AnnotationQuerySchema(PageArgsSchema):
-    criterion_id = fields.List(fields.Integer(), load_default=list)
+    criterion_id = fields.List(Id(), load_default=list)
     kind = fields.List(fields.String(validate=validate.OneOf(KINDS)), load_default=list)
-    author_id = fields.Integer(load_default=None)
-    from_ms = fields.Integer(load_default=None)
-    to_ms = fields.Integer(load_default=None)
+    author_id = Id(load_default=None)
+    from_ms = Int(load_default=None)
+    to_ms = Int(load_default=None)
     q = fields.String(load_default=None)
 
 

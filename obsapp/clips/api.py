@@ -74,6 +74,7 @@ def create_clip(data, lesson_id):
 @blp.route("/clips")
 @blp.arguments(ClipQuerySchema, location="query")
 @blp.response(200, ClipListOrInboxSchema)
+@blp.alt_response(404, description="No lesson with that lesson_id that you may see")
 def list_clips(args):
     """``?for=me``: clips and reels sent to you (unread first, newest first), each with its ``delivery`` to you;
     ``?lesson_id=``: a lesson's clips; else yours."""

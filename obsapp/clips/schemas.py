@@ -1,20 +1,20 @@
 from marshmallow import Schema, fields, validate
 
-from obsapp.schemas import PageArgsSchema, StrictSchema, list_schema
+from obsapp.schemas import Bool, Id, Int, PageArgsSchema, StrictSchema, list_schema
 
 
 class ClipCreateSchema(StrictSchema):
-    start_ms = fields.Integer(required=True)
-    end_ms = fields.Integer(required=True)
+    start_ms = Int(required=True)
+    end_ms = Int(required=True)
     title = fields.String(allow_none=True, validate=validate.Length(max=200))
-    annotation_id = fields.Integer(allow_none=True, metadata={"description": "caption it with this annotation"})
-    accurate = fields.Boolean(load_default=True, metadata={"description": "start and end on the asked frames "
+    annotation_id = Id(allow_none=True, metadata={"description": "caption it with this annotation"})
+    accurate = Bool(load_default=True, metadata={"description": "start and end on the asked frames "
                                                                           "(else: from the keyframe before, faster)"})
-    captions = fields.Boolean(load_default=False, metadata={"description": "the annotation's comment as a subtitle "
+    captions = Bool(load_default=False, metadata={"description": "the annotation's comment as a subtitle "
                                                                            "track and a WebVTT sidecar"})
-    blur_faces = fields.Boolean(allow_none=True, load_default=None,
+    blur_faces = Bool(allow_none=True, load_default=None,
                                 metadata={"description": "pixelate every face (default: the lesson's setting)"})
-    title_card = fields.Boolean(load_default=False,
+    title_card = Bool(load_default=False,
                                 metadata={"description": "start with a ~2 s card showing the title (and the lesson's "
                                                          "title and the criteria); captions start after it"})
 
@@ -22,7 +22,7 @@ class ClipCreateSchema(StrictSchema):
 class ClipQuerySchema(PageArgsSchema):
     for_ = fields.String(data_key="for", load_default=None, validate=validate.OneOf(["me"]),
                          metadata={"description": "me: feedback clips and reels sent to you, unread first"})
-    lesson_id = fields.Integer(load_default=None, metadata={"description": "the clips of one lesson"})
+    lesson_id = Id(load_default=None, metadata={"description": "the clips of one lesson"})
 
 
 class ClipPersonSchema(Schema):
@@ -128,7 +128,7 @@ class ReelSchema(Schema):
 
 class ReelCreateSchema(StrictSchema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    clip_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=50))
+    clip_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=50))
 
 
 class ReelCreatedSchema(Schema):
@@ -137,13 +137,13 @@ class ReelCreatedSchema(Schema):
 
 
 class SendSchema(StrictSchema):
-    user_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=200))
+    user_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=200))
     message = fields.String(allow_none=True, validate=validate.Length(max=5000))
 
 
 class MediaQuerySchema(Schema):
     download = fields.Boolean(load_default=False, metadata={"description": "as an attachment with a readable name"})
-    v = fields.Integer(load_default=None, metadata={"description": "media version (cache busting)"})
+    v = Int(load_default=None, metadata={"description": "media version (cache busting)"})
 
 
 ClipListSchema = list_schema(ClipSchema, "ClipList")

@@ -65,7 +65,7 @@ def get_framework(framework_id):
 
 
 @blp.route("/frameworks/<int:framework_id>", methods=["PATCH"])
-@blp.arguments(FrameworkUpdateSchema)
+@blp.arguments(FrameworkUpdateSchema, required=False)  # every field is optional: no body changes nothing
 @blp.response(200, FrameworkSchema)
 def update_framework(data, framework_id):
     """Rename or retire a framework (admin); retired ones are no longer offered, old annotations keep them."""
@@ -89,7 +89,7 @@ def export_framework(args, framework_id):
 
 
 @blp.route("/frameworks/<int:framework_id>/criteria/<int:criterion_id>", methods=["PATCH"])
-@blp.arguments(CriterionUpdateSchema)
+@blp.arguments(CriterionUpdateSchema, required=False)  # every field is optional: no body changes nothing
 @blp.response(200, CriterionSchema)
 @blp.alt_response(409, description="The hotkey is used by another criterion of this framework")
 def update_criterion(data, framework_id, criterion_id):

@@ -1,6 +1,6 @@
 from marshmallow import fields, validate
 
-from obsapp.schemas import StrictSchema, list_schema
+from obsapp.schemas import Bool, Id, StrictSchema, list_schema
 
 
 class CriterionSchema(StrictSchema):
@@ -31,7 +31,7 @@ class FrameworkQuerySchema(StrictSchema):
 class FrameworkUpdateSchema(StrictSchema):
     name = fields.String(validate=validate.Length(min=1, max=200))
     description = fields.String(allow_none=True)
-    retired = fields.Boolean()
+    retired = Bool()
 
 
 class CriterionUpdateSchema(StrictSchema):
@@ -51,7 +51,7 @@ class LessonFrameworksSchema(StrictSchema):
 
 
 class LessonFrameworksInSchema(StrictSchema):
-    framework_ids = fields.List(fields.Integer(), required=True, allow_none=True,
+    framework_ids = fields.List(Id(), required=True, allow_none=True,
                                 metadata={"description": "frameworks to offer, in order; null goes back to "
                                                          "the default (every active framework)"})
 

@@ -61,7 +61,7 @@ class LessonById(MethodView):
     def get(self, lesson_id):
         return lesson_payload(services.get_lesson(current_user, lesson_id), current_user)
 
-    @blp.arguments(LessonUpdateSchema)
+    @blp.arguments(LessonUpdateSchema, required=False)  # every field is optional: no body changes nothing
     @blp.response(200, LessonSchema)
     def patch(self, data, lesson_id):
         """Change the title and details (owner)."""
@@ -140,6 +140,7 @@ def unshare(lesson_id, user_id):
 @blp.route("/lessons/<int:lesson_id>/frame")
 @blp.arguments(FrameQuerySchema, location="query")
 @blp.response(200, content_type="image/jpeg", description="JPEG of the exact frame at t_ms")
+@blp.alt_response(409, description="The lesson's video is not ready")
 def frame(args, lesson_id):
     """The exact frame at ``t_ms`` (input seeking), optionally scaled to ``width``; cached."""
     lesson = services.get_lesson(current_user, lesson_id)

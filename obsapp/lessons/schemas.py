@@ -1,6 +1,6 @@
 from marshmallow import fields, validate
 
-from obsapp.schemas import PageArgsSchema, PersonSchema, StrictSchema, list_schema
+from obsapp.schemas import Bool, Id, Int, PageArgsSchema, PersonSchema, StrictSchema, list_schema
 
 
 class LessonCreateSchema(StrictSchema):
@@ -13,7 +13,7 @@ class LessonCreateSchema(StrictSchema):
 
 class LessonUpdateSchema(LessonCreateSchema):
     title = fields.String(validate=validate.Length(min=1, max=200))
-    blur_faces_default = fields.Boolean(metadata={"description": "blur faces in everything that leaves this lesson"})
+    blur_faces_default = Bool(metadata={"description": "blur faces in everything that leaves this lesson"})
 
 
 class JobSchema(StrictSchema):
@@ -96,13 +96,13 @@ class ShareSchema(StrictSchema):
 
 
 class ShareCreateSchema(StrictSchema):
-    user_id = fields.Integer(required=True)
+    user_id = Id(required=True)
     role = fields.String(load_default="viewer", validate=validate.OneOf(["viewer", "commenter"]))
 
 
 class FrameQuerySchema(StrictSchema):
-    t_ms = fields.Integer(required=True, validate=validate.Range(min=0))
-    width = fields.Integer(load_default=None, validate=validate.Range(min=16, max=3840))
+    t_ms = Int(required=True, minimum=0)
+    width = Int(load_default=None, minimum=16, maximum=3840)
 
 
 class VideoUploadSchema(StrictSchema):
