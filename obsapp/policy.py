@@ -210,6 +210,11 @@ def can_choose_frameworks(actor: Any, lesson: Any) -> bool:
     return access >= Access.MANAGE or (access >= Access.COMMENT and is_active_mentor(actor.id, lesson.owner_id))
 
 
+def owns_upload(actor: Any, upload: Any) -> bool:
+    """An upload in progress is its uploader's alone: anyone else (admins included) finds nothing there."""
+    return is_signed_in(actor) and upload.user_id == actor.id
+
+
 def can_view_job(actor: Any, job: Any, lesson: Any) -> bool:
     """A job: its owner, or anyone who may view the lesson it works on."""
     return (is_signed_in(actor) and job.owner_id == actor.id) or can(actor, "view", lesson)

@@ -55,7 +55,7 @@ AD_HOC = [
 NOT_ACCESS = {
     ("annotations/views.py", 'has_private = any(a.visibility == "private"'),  # offer the "with private notes" switch
     ("clips/services.py", ".where(Clip.creator_id == actor.id, policy.lesson_filter("),  # "my clips", visible ones
-    ("clips/views.py", "select(Reel.id).where(Reel.creator_id == current_user.id)"),  # "my reels", then get_reel
+    ("clips/views.py", "select(Reel).where(Reel.creator_id == current_user.id,"),  # "my reels", visible ones
     ("lessons/services.py", "stmt = stmt.where(Lesson.owner_id == actor.id)"),  # scope=mine
     ("lessons/services.py", "stmt = stmt.where(Lesson.owner_id != actor.id,"),  # scope=shared
     ("lessons/services.py", "if user.id == lesson.owner_id:"),  # no share with the owner themselves

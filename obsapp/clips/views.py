@@ -6,10 +6,10 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from obsapp import policy
 from obsapp.clips import services
 from obsapp.clips.models import Reel
-from obsapp.clips.serialize import clip_payload, feedback_payloads, reel_payload
-from obsapp.errors import NotFound
+from obsapp.clips.serialize import clip_payload, feedback_payloads, reel_payload, reel_payloads
 from obsapp.extensions import db
 
 bp = Blueprint("clips", __name__, template_folder="templates")
@@ -24,14 +24,10 @@ def dashboard_feedback(user) -> list[dict]:
 @login_required
 def my_clips():
     """Every clip I made (from lessons I may still see), to open, send, or join into a reel; and my reels."""
-    reels = []
-    for reel_id in db.session.execute(select(Reel.id).where(Reel.creator_id == current_user.id)
-                                      .order_by(Reel.id.desc()).limit(200)).scalars():
-        try:
-            reels.append(services.get_reel(current_user, reel_id))  # only those I may still see
-        except NotFound:
-            continue
-    return render_template("clips/mine.html", reels=[reel_payload(r, current_user) for r in reels])
+    reels = db.session.execute(select(Reel).where(Reel.creator_id == current_user.id,
+                                                  policy.reel_filter(current_user, Reel.id))  # only those I still see
+                               .order_by(Reel.id.desc()).limit(200)).scalars().all()
+    return render_template("clips/mine.html", reels=reel_payloads(reels, current_user))
 
 
 @bp.route("/clips/<int:clip_id>")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from obsapp import policy, storage_keys, uow
 from obsapp.accounts.models import Mentorship, User
@@ -104,7 +105,8 @@ def visible_lessons(actor: User, scope: str | None = None, status: str | None = 
 
 def dashboard(actor: User, limit: int = 50) -> dict[str, list[Lesson]]:
     def run(scope):
-        return list(db.session.execute(visible_lessons(actor, scope).limit(limit)).scalars())
+        stmt = visible_lessons(actor, scope).options(selectinload(Lesson.owner)).limit(limit)  # owners in one query
+        return list(db.session.execute(stmt).scalars())
 
     return {"mine": run("mine"), "shared": run("shared"), "mentees": run("mentees")}
 

@@ -23,7 +23,7 @@ from typing import BinaryIO
 from flask import current_app
 from sqlalchemy import select, update
 
-from obsapp import storage_keys, uow
+from obsapp import policy, storage_keys, uow
 from obsapp.accounts.models import User, utcnow
 from obsapp.errors import Conflict, Gone, NotFound, ObsError, TooLarge
 from obsapp.extensions import db
@@ -64,7 +64,7 @@ def _is_expired(upload: Upload) -> bool:
 def get_upload(actor: User, upload_id: str) -> Upload:
     """The actor's own upload; another person's is simply not found."""
     upload = db.session.get(Upload, upload_id)
-    if upload is None or upload.user_id != actor.id or upload.terminated_at is not None:
+    if upload is None or not policy.owns_upload(actor, upload) or upload.terminated_at is not None:
         raise NotFound("No such upload.")
     if _is_expired(upload):
         raise Gone("This upload expired before it was finished. Start the upload again.", code="upload_expired")
