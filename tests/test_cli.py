@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.waiting import HANG_GUARD_S, wait_for_server
+
 OBSAPP = str(Path(sys.executable).parent / "obsapp")
 
 
@@ -62,7 +64,6 @@ def test_users_tokens_mentorships(cli_env):
 
 def test_serve_answers_health_and_api(cli_env):
     import socket
-    import time
 
     cli_env("init")
     cli_env("users", "create", "a@school.test", "--name", "A", "--password", "a-password")
@@ -71,16 +72,13 @@ def test_serve_answers_health_and_api(cli_env):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen([OBSAPP, "serve", "--port", str(port), "--no-jobs"], env=cli_env.env, cwd="/",
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            try:
-                health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        wait_for_server(f"http://127.0.0.1:{port}", proc)
+        health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=HANG_GUARD_S)
         assert health.json() == {"status": "ok"}
-        me = requests.get(f"http://127.0.0.1:{port}/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+        me = requests.get(f"http://127.0.0.1:{port}/api/v1/me", headers={"Authorization": f"Bearer {token}"},
+                          timeout=HANG_GUARD_S)
         assert me.json()["email"] == "a@school.test"
         assert "gunicorn" in (me.headers.get("Server") or "").lower()  # not the development server
     finally:

@@ -136,7 +136,7 @@ def sessions_of_lesson(actor: User, lesson: Lesson):
     """A query of the lesson's sessions, newest first (the lesson already checked as visible)."""
     policy.require(actor, "view", lesson)
     return (select(WatchSession).where(WatchSession.lesson_id == lesson.id)
-            .order_by(WatchSession.created_at.desc(), WatchSession.id))
+            .order_by(WatchSession.created_at.desc(), WatchSession.id.desc()))
 
 
 def _settle(session: WatchSession) -> None:

@@ -51,9 +51,12 @@ def test_only_admins_edit_criteria(api_as, make_user):
     c = ros["criteria"][0]
     response = teacher.patch(f"/api/v1/frameworks/{ros['id']}/criteria/{c['id']}", json={"name": "Mine"})
     assert response.status_code == 403
-    stp = _framework(teacher, "stp")
-    assert teacher.patch(f"/api/v1/frameworks/{stp['id']}/criteria/{c['id']}",
-                         json={"name": "x"}).status_code in (403, 404)
+    stp = teacher.get(f"/api/v1/frameworks/{_framework(teacher, 'stp')['id']}").json
+    theirs = stp["criteria"][0]
+    response = teacher.patch(f"/api/v1/frameworks/{stp['id']}/criteria/{theirs['id']}", json={"name": "x"})
+    assert response.status_code == 403  # the framework is visible to every teacher; editing it is not theirs
+    # a criterion of another framework is not in this one, for anyone: absent
+    assert teacher.patch(f"/api/v1/frameworks/{stp['id']}/criteria/{c['id']}", json={"name": "x"}).status_code == 404
 
 
 def test_admin_page_saves_all_criteria_at_once_and_can_swap_hotkeys(app, browser_client, make_user):

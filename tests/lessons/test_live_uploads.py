@@ -4,12 +4,12 @@
 import io
 import os
 import subprocess
-import time
 
 import pytest
 import requests
 
 from tests.conftest import VENV_BIN, _free_port
+from tests.waiting import HANG_GUARD_S, job_settled, wait_for_server
 
 pytestmark = pytest.mark.slow
 
@@ -58,21 +58,16 @@ def test_large_tus_upload_does_not_grow_memory(live_server):
             self.left -= n
             return b"\0" * n
 
-    response = requests.patch(location, data=Zeros(), timeout=300, headers={
+    response = requests.patch(location, data=Zeros(), timeout=HANG_GUARD_S, headers={
         "Authorization": f"Bearer {token}", "Tus-Resumable": "1.0.0", "Upload-Offset": "0",
         "Content-Type": "application/offset+octet-stream"})
     assert response.status_code == 204 and response.headers["Upload-Offset"] == str(size)
     grown_mb = (_rss_kb(pid) - before) / 1024
     assert grown_mb < 64, f"server memory grew by {grown_mb:.0f} MB for a 400 MB upload"
     # zeros are not a video: processing fails readably and the server stays up
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        state = live_server.api("GET", f"/api/v1/lessons/{lesson['id']}", token).json()
-        if state["status"] in ("ready", "failed"):
-            break
-        time.sleep(0.5)
+    state = job_settled(lambda: live_server.api("GET", f"/api/v1/lessons/{lesson['id']}", token).json())
     assert state["status"] == "failed" and "not a video" in state["error"].lower()
-    assert requests.get(live_server.url + "/healthz", timeout=5).status_code == 200
+    assert requests.get(live_server.url + "/healthz", timeout=HANG_GUARD_S).status_code == 200
 
 
 def test_standalone_worker_processes_jobs(tmp_path, media_samples):
@@ -90,29 +85,25 @@ def test_standalone_worker_processes_jobs(tmp_path, media_samples):
     worker = None
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                requests.get(url + "/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        wait_for_server(url, web)
         headers = {"Authorization": f"Bearer {token}"}
-        lesson = requests.post(url + "/api/v1/lessons", json={"title": "W"}, headers=headers, timeout=10).json()
+
+        def get(path: str) -> dict:
+            return requests.get(url + path, headers=headers, timeout=HANG_GUARD_S).json()
+
+        lesson = requests.post(url + "/api/v1/lessons", json={"title": "W"}, headers=headers,
+                               timeout=HANG_GUARD_S).json()
         with open(media_samples["h264_aac_mp4"], "rb") as handle:
             queued = requests.post(f"{url}/api/v1/lessons/{lesson['id']}/video", files={"file": handle},
-                                   headers=headers, timeout=30)
+                                   headers=headers, timeout=HANG_GUARD_S)
         assert queued.status_code == 202
-        time.sleep(1.5)
-        assert requests.get(f"{url}/api/v1/lessons/{lesson['id']}", headers=headers, timeout=5).json()[
-            "status"] == "processing"  # nobody runs jobs yet
+        job_path = f"/api/v1/jobs/{queued.json()['job_id']}"
+        # nobody runs jobs yet (the web process has --no-jobs): the job waits in the queue
+        assert get(job_path)["state"] == "queued" and get(f"/api/v1/lessons/{lesson['id']}")["status"] == "processing"
         worker = subprocess.Popen([obsapp, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            state = requests.get(f"{url}/api/v1/lessons/{lesson['id']}", headers=headers, timeout=5).json()
-            if state["status"] != "processing":
-                break
-            time.sleep(0.3)
+        state = job_settled(lambda: get(f"/api/v1/lessons/{lesson['id']}"))
         assert state["status"] == "ready", state
+        assert get(job_path)["state"] == "done"
     finally:
         for proc in (worker, web):
             if proc is not None:

@@ -7,6 +7,7 @@ import pytest
 
 from obsapp.extensions import db
 from obsapp.lessons.models import Lesson
+from tests.waiting import job_settled
 
 TUS = {"Tus-Resumable": "1.0.0"}
 OFFSET = {"Content-Type": "application/offset+octet-stream"}
@@ -190,11 +191,12 @@ def test_tuspy_client_uploads_and_resumes(live_server, media_samples):
         str(path), url=uploader.url, chunk_size=64 * 1024)
     assert resumed.offset == sent
     resumed.upload()
-    status = live_server.api("GET", f"/api/v1/lessons/{lesson['id']}", token).json()["status"]
-    assert status in ("processing", "ready")
+    settled = job_settled(lambda: live_server.api("GET", f"/api/v1/lessons/{lesson['id']}", token).json())
+    assert settled["status"] == "ready", settled
     # a stranger's client cannot touch it
     other = live_server.make_user()
     stranger = tus_client.TusClient(lesson["upload_url"],
                                     headers={"Authorization": f"Bearer {live_server.token_for(other['email'])}"})
-    with pytest.raises(TusCommunicationError):
+    with pytest.raises(TusCommunicationError) as refused:
         stranger.uploader(str(path), url=uploader.url, chunk_size=1024).upload_chunk()
+    assert refused.value.status_code == 404  # not visible to them

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 
 import pytest
 
 from obsapp.media import MediaError, ffprobe_json, kill_all
 from obsapp.media.run import ffmpeg_cmd, live_pids, run
+from tests.waiting import HANG_GUARD_S, wait_until
 
 SLOW_SOURCE = ["-re", "-f", "lavfi", "-i", "testsrc2=s=64x48:r=10:d=600", "-f", "null", "-"]
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live (not zombie) process."""
+    try:
+        stat = open(f"/proc/{pid}/stat").read()  # noqa: SIM115
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _group_members(pgid: int) -> list[int]:
@@ -42,13 +51,14 @@ def _start_and_capture_pid(fn):
 
     thread = threading.Thread(target=target)
     thread.start()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        new = set(live_pids()) - before
-        if new:
-            return thread, errors, new.pop()
-        time.sleep(0.01)
-    raise AssertionError("process did not start")
+    new = wait_until(lambda: set(live_pids()) - before, "run() to start its process")
+    return thread, errors, new.pop()
+
+
+def _finished(thread: threading.Thread) -> None:
+    """SLOW_SOURCE plays for 10 minutes: a run that returns at all before that was stopped."""
+    thread.join(HANG_GUARD_S)
+    assert not thread.is_alive(), "run() did not return: its process was not stopped"
 
 
 def test_run_collects_stdout_and_stderr():
@@ -72,30 +82,31 @@ def test_missing_binary_is_a_media_error(monkeypatch):
     assert info.value.code == "ffmpeg_failed"
 
 
-def test_timeout_kills_the_whole_process_group():
-    # A shell with two ffmpeg children: the group kill must reach both.
+def test_timeout_kills_the_whole_process_group(tmp_path):
+    # A shell with two ffmpeg children, each writing its pid down once started: the group kill must reach both.
     slow = " ".join(ffmpeg_cmd(*SLOW_SOURCE))
-    argv = ["sh", "-c", f"{slow} & {slow}; wait"]
-    thread, errors, pid = _start_and_capture_pid(lambda: run(argv, timeout_s=1))
-    time.sleep(0.3)
-    assert len(_group_members(pid)) >= 2
-    started = time.monotonic()
-    thread.join(15)
-    assert not thread.is_alive()
-    assert time.monotonic() - started < 5
+    started = [tmp_path / "first.pid", tmp_path / "second.pid"]
+    argv = ["sh", "-c", f"sh -c 'echo $$ > {started[0]}; exec {slow}' & "
+                        f"sh -c 'echo $$ > {started[1]}; exec {slow}' & wait"]
+    # the timeout is what is tested; children that start after it fired are killed as well (same group)
+    thread, errors, pid = _start_and_capture_pid(lambda: run(argv, timeout_s=2))
+    _finished(thread)
     assert isinstance(errors[0], MediaError) and errors[0].code == "timeout"
     assert _group_members(pid) == []
     assert pid not in live_pids()
+    children = [int(path.read_text()) for path in started if path.exists()]
+    assert all(not _running(child) for child in children)
 
 
 def test_cancel_event_stops_ffmpeg():
     cancel = threading.Event()
-    threading.Timer(0.3, cancel.set).start()
-    started = time.monotonic()
-    with pytest.raises(MediaError) as info:
-        run(ffmpeg_cmd(*SLOW_SOURCE), timeout_s=60, cancel=cancel)
-    assert info.value.code == "cancelled"
-    assert time.monotonic() - started < 5
+    # a timeout far beyond any wait here: if the cancel were ignored the error would say "timeout"
+    thread, errors, pid = _start_and_capture_pid(
+        lambda: run(ffmpeg_cmd(*SLOW_SOURCE), timeout_s=2 * HANG_GUARD_S, cancel=cancel))
+    cancel.set()
+    _finished(thread)
+    assert isinstance(errors[0], MediaError) and errors[0].code == "cancelled"
+    assert _group_members(pid) == []
     assert live_pids() == []
 
 
@@ -108,7 +119,7 @@ def test_kill_all_stops_every_live_process():
         pids.append(pid)
     assert kill_all() == 2
     for thread, errors in threads:
-        thread.join(10)
+        _finished(thread)
         assert errors and errors[0].code == "cancelled"
     assert live_pids() == []
     assert all(_group_members(pid) == [] for pid in pids)

@@ -18,9 +18,10 @@ import requests
 import socketio
 
 from tests.conftest import PASSWORD, VENV_BIN, LiveServer, _free_port
+from tests.waiting import HANG_GUARD_S, job_settled, wait_for_server
 
 NAMESPACE = "/watch"
-WAIT_S = 10
+WAIT_S = HANG_GUARD_S  # a hang guard only: every wait ends as soon as what it waits for has arrived
 EMPTY_GRACE_S = 2
 _people = itertools.count(1)
 
@@ -30,7 +31,6 @@ def start_obsapp(base, config: str = "") -> LiveServer:
     instance = base / "instance"
     instance.mkdir(parents=True, exist_ok=True)
     (instance / "obsapp.cfg").write_text(config)
-    port = _free_port()
     env = {**os.environ, "OBSAPP_INSTANCE_PATH": str(instance), "OBSAPP_MEDIA_ROOT": str(base / "media"),
            "OBSAPP_DATABASE_URL": f"sqlite:///{base / 'live.db'}", "OBSAPP_JOB_WORKERS": "1",
            "OBSAPP_LOG_LEVEL": "WARNING", "OBSAPP_SERVER_THREADS": "64"}
@@ -41,23 +41,28 @@ def start_obsapp(base, config: str = "") -> LiveServer:
     token = subprocess.run([obsapp, "tokens", "create", "root@school.test"], env=env, check=True,
                            capture_output=True, text=True, timeout=60).stdout.strip()
     log_path = base / "server.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen([obsapp, "serve", "--port", str(port)], env=env, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    for _attempt in range(5):  # the port was free when picked; another program may take it before we bind it
+        port = _free_port()
+        with log_path.open("w") as log:
+            process = subprocess.Popen([obsapp, "serve", "--port", str(port)], env=env, stdout=log,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
         try:
-            if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                break
-        except requests.RequestException:
-            time.sleep(0.2)
+            wait_for_server(url, process, log_path)
+            break
+        except RuntimeError:
+            if not _port_was_taken(log_path):
+                raise
     else:
-        process.kill()
-        raise RuntimeError("obsapp serve did not start:\n" + log_path.read_text())
+        raise RuntimeError("obsapp serve found no free port in 5 attempts:\n" + log_path.read_text())
     server = LiveServer(url=url, env=env, admin_token=token, process=process)
     server.log_path = log_path
     return server
+
+
+def _port_was_taken(log_path) -> bool:
+    log = log_path.read_text()
+    return "Connection in use" in log or "Address already in use" in log
 
 
 def stop_obsapp(server: LiveServer, timeout: float = 20) -> float:
@@ -144,18 +149,13 @@ def lesson_of(watch_server):
 
 
 def ready_lesson(owner: Person, video_path, title: str) -> dict:
-    """A lesson with its video uploaded (simple upload) and processed (bounded wait)."""
+    """A lesson with its video uploaded (simple upload) and processed (waits for the job to settle)."""
     lesson = owner.api("POST", "/api/v1/lessons", json={"title": title}).json()
     with open(video_path, "rb") as handle:
         response = owner.api("POST", f"/api/v1/lessons/{lesson['id']}/video",
-                             files={"file": ("lesson.mp4", handle, "video/mp4")}, timeout=60)
+                             files={"file": ("lesson.mp4", handle, "video/mp4")}, timeout=HANG_GUARD_S)
     assert response.status_code == 202, response.text
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        lesson = owner.api("GET", f"/api/v1/lessons/{lesson['id']}").json()
-        if lesson["status"] in ("ready", "failed"):
-            break
-        time.sleep(0.3)
+    lesson = job_settled(lambda: owner.api("GET", f"/api/v1/lessons/{lesson['id']}").json())
     assert lesson["status"] == "ready", lesson
     return lesson
 
