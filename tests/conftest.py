@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, event
 
 from obsapp import create_app
 from obsapp.extensions import db, limiter
+from tests.waiting import wait_for_server
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -349,16 +350,7 @@ def live_server(tmp_path_factory):
     process = subprocess.Popen([obsapp, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
                                start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                break
-        except requests.RequestException:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        raise RuntimeError("obsapp serve did not start:\n" + (base / "server.log").read_text())
+    wait_for_server(url, process, base / "server.log")  # fails at once, with the log, if the server exits
     server = LiveServer(url=url, env=env, admin_token=token, process=process)
     yield server
     process.terminate()

@@ -3,6 +3,8 @@ the mentee reads and replies."""
 
 import pytest
 
+from tests.waiting import job_settled
+
 pytestmark = pytest.mark.browser
 
 
@@ -11,13 +13,9 @@ def _ready_lesson(live_server, media_samples, owner_email):
     lesson = live_server.api("POST", "/api/v1/lessons", token, json={"title": "Annotated lesson"}).json()
     with open(media_samples["h264_aac_mp4"], "rb") as handle:
         live_server.api("POST", f"/api/v1/lessons/{lesson['id']}/video", token, files={"file": handle})
-    import time
-
-    for _ in range(120):
-        if live_server.api("GET", f"/api/v1/lessons/{lesson['id']}", token).json()["status"] == "ready":
-            return lesson, token
-        time.sleep(0.5)
-    raise AssertionError("lesson never became ready")
+    lesson = job_settled(lambda: live_server.api("GET", f"/api/v1/lessons/{lesson['id']}", token).json())
+    assert lesson["status"] == "ready", lesson
+    return lesson, token
 
 
 def test_mentor_annotates_tags_and_mentee_replies(page, new_page, live_server, sign_in, media_samples):

@@ -4,23 +4,17 @@ lesson page and sends it; the mentee finds it under "Feedback for me", plays it
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.conftest import PASSWORD
+from tests.waiting import job_settled
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def wait_ready(live_server, path, token, timeout=120):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        item = live_server.api("GET", path, token).json()
-        if item["status"] != "processing":
-            return item
-        time.sleep(0.5)
-    raise AssertionError(f"{path} still processing")
+def wait_ready(live_server, path, token):
+    """The item once its job has settled (ready or failed), however long a busy machine takes."""
+    return job_settled(lambda: live_server.api("GET", path, token).json())
 
 
 def test_feedback_clip_from_mentor_to_mentee(page, new_page, live_server, sign_in, face_sample):

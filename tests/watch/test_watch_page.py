@@ -62,7 +62,7 @@ def gap(a_page, b_page) -> float:
     return abs(a_at_b - b["t"])
 
 
-def wait_until(page, script: str, timeout_ms: int = 15000) -> None:
+def wait_until(page, script: str, timeout_ms: int = 120_000) -> None:  # a hang guard, not a budget
     # as a function, not a bare expression: Playwright would eval() that, which the page's CSP refuses
     page.wait_for_function(f"() => ({script})", timeout=timeout_ms)
 
