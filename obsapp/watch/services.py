@@ -58,9 +58,10 @@ def person_room(session_id: str, user_id: int) -> str:
     return f"watch:{session_id}:user:{user_id}"
 
 
-def _emit(event: str, data: dict, room: str) -> None:
-    """Tell a room once the unit of work that made the change (the Socket.IO event, the request) commits."""
-    uow.after_commit(socketio.emit, event, data, to=room, namespace=NAMESPACE)
+def _emit(event: str, data: dict, room: str, skip_sid: str | None = None) -> None:
+    """Tell a room (but ``skip_sid``) once the unit of work that made the change (the Socket.IO event, the request)
+    commits."""
+    uow.after_commit(socketio.emit, event, data, to=room, namespace=NAMESPACE, skip_sid=skip_sid)
 
 
 # --- payloads -----------------------------------------------------------------------------------------------
@@ -192,7 +193,8 @@ def join(actor: User, session_id: object, sid: str) -> Joined:
     live, participants = added
     if not already_here:
         _log(session.id, actor.id, "join", live.playback.position_at(now_ms(), live.duration_ms))
-    _emit("presence", presence_payload(live, participants), session_room(session.id))
+    # the others hear of the arrival; the joiner gets its own state and presence from the join handler
+    _emit("presence", presence_payload(live, participants), session_room(session.id), skip_sid=sid)
     return Joined(session, live, participants, me)
 
 
