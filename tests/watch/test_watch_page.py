@@ -204,13 +204,18 @@ def test_the_host_locks_controls_and_ends_the_session(make_person, lesson_of, wa
     assert host.errors == [] and guest.errors == []
 
 
-def test_a_dropped_connection_reconnects_by_itself_and_catches_up(
-        make_person, watch_server, long_video, page, new_page, sign_in):
+def shared_session(make_person, long_video, title: str):
+    """Olivia's ready lesson, shared with Chen as a viewer, and a watch session on it."""
     owner, colleague = make_person("Olivia Owner"), make_person("Chen Colleague")
-    lesson = ready_lesson(owner, long_video, "Group work, Year 3")
+    lesson = ready_lesson(owner, long_video, title)
     assert owner.api("POST", f"/api/v1/lessons/{lesson['id']}/shares",
                      json={"user_id": colleague.id, "role": "viewer"}).status_code == 201
-    session = start_session(owner, lesson["id"])
+    return owner, colleague, start_session(owner, lesson["id"])
+
+
+def test_a_dropped_connection_reconnects_by_itself_and_catches_up(
+        make_person, watch_server, long_video, page, new_page, sign_in):
+    owner, colleague, session = shared_session(make_person, long_video, "Group work, Year 3")
     a, b = page, new_page()
     sign_in(a, watch_server, owner.email)
     sign_in(b, watch_server, colleague.email)
@@ -234,11 +239,7 @@ def test_without_websockets_the_page_falls_back_to_long_polling_and_keeps_in_ste
         make_person, watch_server, long_video, page, new_page, sign_in):
     """A school network that blocks WebSockets: socket.io-client stays on HTTP long-polling (served by gunicorn's
     gthread worker), and two people still follow each other's play, pause and seek."""
-    owner, colleague = make_person("Olivia Owner"), make_person("Chen Colleague")
-    lesson = ready_lesson(owner, long_video, "Plenary, Year 5")
-    assert owner.api("POST", f"/api/v1/lessons/{lesson['id']}/shares",
-                     json={"user_id": colleague.id, "role": "viewer"}).status_code == 201
-    session = start_session(owner, lesson["id"])
+    owner, colleague, session = shared_session(make_person, long_video, "Plenary, Year 5")
     a, b = page, new_page()
     for p, person in ((a, owner), (b, colleague)):
         p.add_init_script("delete window.WebSocket;")  # as if the network let no WebSocket through
