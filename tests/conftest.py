@@ -42,6 +42,17 @@ def _database_server():
         yield
 
 
+def pytest_collection_modifyitems(config, items):
+    """`@pytest.mark.sqlite_only(reason=...)`: a test about SQLite or the embedded default itself is skipped, with
+    its reason shown, when the run's database is PostgreSQL."""
+    if not test_database.on_postgresql():
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            item.add_marker(pytest.mark.skip(reason="SQLite only: " + marker.kwargs["reason"]))
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     base = tmp_path_factory.mktemp("obsapp")

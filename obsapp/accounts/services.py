@@ -108,16 +108,18 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def search_users(actor: User, q: str | None, limit: int = 50) -> list[User]:
-    stmt = select(User).where(User.active.is_(True)).order_by(User.name)
+    stmt = select(User).where(User.active.is_(True)).order_by(User.name, User.id)
     if q:
-        like = f"%{q.strip().lower()}%"
-        stmt = stmt.where(or_(func.lower(User.name).like(like), func.lower(User.email).like(like)))
+        # lower() on both sides: case-insensitive on SQLite and PostgreSQL alike; % and _ are searched literally
+        needle = q.strip().lower()
+        stmt = stmt.where(or_(func.lower(User.name).contains(needle, autoescape=True),
+                              func.lower(User.email).contains(needle, autoescape=True)))
     return list(db.session.execute(stmt.limit(limit)).scalars())
 
 
 def list_users(actor: User) -> list[User]:
     require_admin(actor)
-    return list(db.session.execute(select(User).order_by(User.name)).scalars())
+    return list(db.session.execute(select(User).order_by(User.name, User.id)).scalars())
 
 
 # --- API tokens ---------------------------------------------------------------------------------
@@ -160,7 +162,7 @@ def user_for_token(plain: str) -> User | None:
 
 def list_tokens(actor: User) -> list[ApiToken]:
     stmt = select(ApiToken).where(ApiToken.user_id == actor.id, ApiToken.revoked_at.is_(None))
-    return list(db.session.execute(stmt.order_by(ApiToken.created_at.desc())).scalars())
+    return list(db.session.execute(stmt.order_by(ApiToken.created_at.desc(), ApiToken.id.desc())).scalars())
 
 
 def revoke_token(actor: User, token_id: int) -> None:
@@ -207,7 +209,7 @@ def end_mentorship(actor: User | None, mentorship: Mentorship) -> Mentorship:
 
 
 def list_mentorships(actor: User, *, include_ended: bool = False) -> list[Mentorship]:
-    stmt = select(Mentorship).order_by(Mentorship.created_at.desc())
+    stmt = select(Mentorship).order_by(Mentorship.created_at.desc(), Mentorship.id.desc())
     stmt = stmt.where(policy.mentorships_filter(actor, Mentorship.mentor_id, Mentorship.mentee_id))
     if not include_ended:
         stmt = stmt.where(Mentorship.ended_at.is_(None))
@@ -216,11 +218,11 @@ def list_mentorships(actor: User, *, include_ended: bool = False) -> list[Mentor
 
 def mentees_of(user: User) -> list[User]:
     stmt = (select(User).join(Mentorship, Mentorship.mentee_id == User.id)
-            .where(Mentorship.mentor_id == user.id, Mentorship.ended_at.is_(None)).order_by(User.name))
+            .where(Mentorship.mentor_id == user.id, Mentorship.ended_at.is_(None)).order_by(User.name, User.id))
     return list(db.session.execute(stmt).scalars().unique())
 
 
 def mentors_of(user: User) -> list[User]:
     stmt = (select(User).join(Mentorship, Mentorship.mentor_id == User.id)
-            .where(Mentorship.mentee_id == user.id, Mentorship.ended_at.is_(None)).order_by(User.name))
+            .where(Mentorship.mentee_id == user.id, Mentorship.ended_at.is_(None)).order_by(User.name, User.id))
     return list(db.session.execute(stmt).scalars().unique())

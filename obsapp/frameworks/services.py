@@ -157,7 +157,7 @@ def load_builtins(app: Flask) -> list[str]:
 
 
 def list_frameworks(include_retired: bool = False) -> list[Framework]:
-    stmt = select(Framework).order_by(Framework.name, Framework.version.desc())
+    stmt = select(Framework).order_by(Framework.name, Framework.version.desc(), Framework.id)
     if not include_retired:
         stmt = stmt.where(Framework.retired_at.is_(None))
     return list(db.session.execute(stmt).scalars())
