@@ -16,6 +16,7 @@ from obsapp.errors import Conflict, Forbidden, InvalidInput, NotFound
 from obsapp.extensions import db
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_EMAIL = 254  # User.email
 MIN_PASSWORD = 8
 TOKEN_PREFIX = "obs_"  # noqa: S105 - a visible prefix, not a secret
 
@@ -54,6 +55,9 @@ def create_user(actor: User | None, *, email: str, name: str, password: str, is_
     email = normalise_email(email)
     if not EMAIL_RE.match(email):
         raise InvalidInput(f"{email!r} is not an email address.", fields={"email": ["Not an email address."]})
+    if len(email) > MAX_EMAIL:  # the column's limit (PostgreSQL enforces it)
+        raise InvalidInput(f"An email address has at most {MAX_EMAIL} characters.",
+                           fields={"email": [f"At most {MAX_EMAIL} characters."]})
     name = (name or "").strip()
     if not name:
         raise InvalidInput("Give the person's name.", fields={"name": ["Required."]})
