@@ -45,3 +45,23 @@ def test_framework_text_given_as_numbers_or_dates_is_stored_as_text(api_as, make
     assert created.status_code == 201, created.json
     assert created.json["name"] == "2026" and created.json["description"] == "2026-01-31"
     assert created.json["criteria"][-1]["name"] == "42"
+
+
+def test_text_with_a_nul_character_is_refused_not_a_server_error(api_as, make_user, make_lesson):
+    """PostgreSQL's text cannot hold NUL (U+0000), which SQLite stores: it is invalid input on both, wherever it
+    comes in (a body, a query, a sign-in)."""
+    owner = make_user()
+    api = api_as(owner)
+    lesson = make_lesson(owner, status="ready", duration_ms=60_000)
+    created = api.post(f"/api/v1/lessons/{lesson.id}/annotations",
+                       json={"start_ms": 10, "kind": "note", "body": "before\u0000after"})
+    assert created.status_code == 422, created.json
+    assert created.json["error"]["code"] == "invalid_input" and "NUL" in created.json["error"]["message"]
+    renamed = api.patch(f"/api/v1/lessons/{lesson.id}", json={"title": "a\u0000b"})
+    assert renamed.status_code == 422, renamed.json
+    assert api.get("/api/v1/users", query_string={"q": "x\u0000"}).status_code == 422
+    signed_in = api_as(None).post("/api/v1/auth/login", json={"email": "x\u0000@school.test", "password": "p"})
+    assert signed_in.status_code == 422
+    # and nothing was stored
+    assert api.get(f"/api/v1/lessons/{lesson.id}/annotations").json["items"] == []
+    assert api.get(f"/api/v1/lessons/{lesson.id}").json["title"] == "A lesson"
