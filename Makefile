@@ -25,8 +25,9 @@ endif
 	$(BIN)/obsapp serve --host $(HOST) --port $(PORT)
 
 # The whole suite on SQLite, then again on a throwaway PostgreSQL server (tests/servers/database.py) without
-# the browser tests, and without tests/media: pure media code that opens no database (tests/media/test_purity.py).
-PG_PYTEST_ARGS ?= -m "not browser" --ignore=tests/media
+# the browser tests, tests/media (pure media code that opens no database: tests/media/test_purity.py) and the
+# media-heavy tests marked database_neutral (each says why).
+PG_PYTEST_ARGS ?= -m "not browser and not database_neutral" --ignore=tests/media
 
 test: setup browser-deps postgres-deps
 	$(BIN)/ruff check .

@@ -30,6 +30,8 @@ def _server_pid(live_server) -> int:
     return pids[0] if pids else live_server.process.pid
 
 
+@pytest.mark.database_neutral(reason="the web process's memory while 400 MB stream to disk; the upload's rows are "
+                                      "those of tests/lessons/test_tus.py")
 def test_large_tus_upload_does_not_grow_memory(live_server):
     user = live_server.make_user()
     token = live_server.token_for(user["email"])
