@@ -14,7 +14,7 @@ UV_VERSION := 0.13.9
 LOCK_ARGS := pip compile pyproject.toml --extra test --universal --python-version 3.11 --no-config \
              --custom-compile-command "make lock" --output-file $(LOCK) --quiet
 
-.PHONY: run test setup system-deps browser-deps lint bench clean vendor lock upgrade lock-tool
+.PHONY: run test setup system-deps browser-deps postgres-deps lint bench clean vendor lock upgrade lock-tool
 
 run: setup
 	$(BIN)/obsapp init
@@ -24,10 +24,16 @@ endif
 	@echo "obsapp is starting at http://$(HOST):$(PORT)  (Ctrl+C to stop)"
 	$(BIN)/obsapp serve --host $(HOST) --port $(PORT)
 
-test: setup browser-deps
+# The whole suite on SQLite, then again on a throwaway PostgreSQL server (tests/servers/database.py) without
+# the browser tests, tests/media (pure media code that opens no database: tests/media/test_purity.py) and the
+# media-heavy tests marked database_neutral (each says why).
+PG_PYTEST_ARGS ?= -m "not browser and not database_neutral" --ignore=tests/media
+
+test: setup browser-deps postgres-deps
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
+	OBSAPP_TEST_DATABASE=postgresql $(BIN)/pytest $(PG_PYTEST_ARGS) $(PYTEST_ARGS)
 
 setup: system-deps $(STAMP)
 
@@ -36,6 +42,9 @@ system-deps:
 
 browser-deps:
 	@scripts/ensure-system-deps.sh browser
+
+postgres-deps:
+	@scripts/ensure-system-deps.sh postgres
 
 # Exactly the locked packages, then obsapp itself (editable, no dependencies of its own choosing);
 # `pip check` fails when pyproject.toml asks for something the lock lacks (then: make lock).

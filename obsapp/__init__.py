@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from obsapp import converters, logs
 from obsapp.config import PACKAGE_DIR, default_instance_path, load_settings
-from obsapp.errors import ErrorResponsesPlugin
+from obsapp.errors import ErrorResponsesPlugin, InvalidInput
 from obsapp.extensions import api, csrf, db, limiter, login_manager, migrate, socketio
 from obsapp.storage import MediaStore
 
@@ -32,6 +32,16 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _no_nul_in_text(_conn, _cursor, _statement, parameters, _context, executemany):
+    """PostgreSQL's text cannot hold NUL (U+0000), which SQLite stores: a value with one, from any input (a body, a
+    query, a form, an upload's metadata), is invalid input on every database alike, never a server error."""
+    for row in (parameters if executemany else (parameters,)):
+        for value in (row.values() if isinstance(row, dict) else row or ()):
+            if isinstance(value, str) and "\x00" in value:
+                raise InvalidInput("Text may not contain the NUL character (U+0000).")
 
 
 class ObsRequest(Request):

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian/Ubuntu packages obsapp needs, when they are missing.
-# Usage: scripts/ensure-system-deps.sh base|browser
+# Usage: scripts/ensure-system-deps.sh base|browser|postgres
 # Uses apt-get as root, or sudo when it needs no password; otherwise names the packages to install.
 set -euo pipefail
 
@@ -21,7 +21,14 @@ case "${1:-base}" in
     command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || want+=(chromium)
     fc-list 2>/dev/null | grep -qi dejavu || want+=(fonts-dejavu-core)
     ;;
-  *) echo "usage: $0 base|browser" >&2; exit 2 ;;
+  postgres)
+    # The tests' throwaway PostgreSQL servers (tests/servers/postgres.py): initdb, postgres, pg_ctl, pg_isready
+    # from /usr/lib/postgresql/<major>/bin. The package also creates the unprivileged `postgres` account the
+    # server runs as when the tests run as root. Debian's service is not needed (and not started here).
+    compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null && id -u postgres >/dev/null 2>&1 || want+=(postgresql)
+    command -v runuser >/dev/null 2>&1 || want+=(util-linux)
+    ;;
+  *) echo "usage: $0 base|browser|postgres" >&2; exit 2 ;;
 esac
 
 [ ${#want[@]} -eq 0 ] && exit 0

@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, event
 
 from obsapp import create_app
 from obsapp.extensions import db, limiter
+from tests.servers import database as test_database
 from tests.waiting import wait_for_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +34,25 @@ _counter = itertools.count(1)
 
 
 # --- the app and its database ---------------------------------------------------------------------
+# SQLite by default; OBSAPP_TEST_DATABASE=postgresql runs every test on a throwaway PostgreSQL server
+# (tests/servers/database.py), including the real `obsapp serve` processes the tests start.
+
+@pytest.fixture(scope="session", autouse=True)
+def _database_server():
+    with test_database.database_server():
+        yield
+
+
+def pytest_collection_modifyitems(config, items):
+    """`@pytest.mark.sqlite_only(reason=...)`: a test about SQLite or the embedded default itself is skipped, with
+    its reason shown, when the run's database is PostgreSQL."""
+    if not test_database.on_postgresql():
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            item.add_marker(pytest.mark.skip(reason="SQLite only: " + marker.kwargs["reason"]))
+
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
@@ -41,7 +61,7 @@ def app(tmp_path_factory):
         "INSTANCE_PATH": str(base / "instance"),
         "ENV": "testing",
         "TESTING": True,
-        "DATABASE_URL": os.environ.get("OBSAPP_TEST_DATABASE_URL") or f"sqlite:///{base / 'test.db'}",
+        "DATABASE_URL": os.environ.get("OBSAPP_TEST_DATABASE_URL") or test_database.new_database_url(base, "test"),
         "MEDIA_ROOT": str(base / "media"),
         # Argon2id still, with cheap parameters so hundreds of accounts are quick to make.
         "ARGON2_PARAMS": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
@@ -90,10 +110,12 @@ def _make_template(engine, base: Path) -> str:
         target.close()
         return str(template)
     name = f"{url.database}_template"
-    engine.dispose()
-    with create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+    engine.dispose()  # CREATE DATABASE ... TEMPLATE needs the template to have no other connection
+    admin = test_database.admin_engine()
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"')
+    admin.dispose()
     return name
 
 
@@ -114,16 +136,18 @@ def _own_database(app, engines, tmp_path):
         engine.dispose()
         return
     name = f"{url.database}_own"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = test_database.admin_engine()
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    engine = create_engine(url.set(database=name))
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE "{name}"')
-    admin.dispose()
+    engine = create_engine(url.set(database=name), pool_pre_ping=True)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:  # FORCE: a job thread of the test may still hold a connection
+            conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 @pytest.fixture
@@ -338,7 +362,7 @@ def live_server(tmp_path_factory):
     base = tmp_path_factory.mktemp("live")
     port = _free_port()
     env = {**os.environ, "OBSAPP_INSTANCE_PATH": str(base / "instance"), "OBSAPP_MEDIA_ROOT": str(base / "media"),
-           "OBSAPP_DATABASE_URL": f"sqlite:///{base / 'live.db'}", "OBSAPP_JOB_WORKERS": "1",
+           "OBSAPP_DATABASE_URL": test_database.new_database_url(base, "live"), "OBSAPP_JOB_WORKERS": "1",
            "OBSAPP_LOG_LEVEL": "WARNING"}
     obsapp = str(VENV_BIN / "obsapp")
     subprocess.run([obsapp, "init"], env=env, check=True, capture_output=True, timeout=120)

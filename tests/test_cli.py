@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.servers.database import new_database_url
 from tests.waiting import HANG_GUARD_S, wait_for_server
 
 OBSAPP = str(Path(sys.executable).parent / "obsapp")
@@ -21,7 +22,7 @@ def cli_env(tmp_path):
     import os
 
     env = {**os.environ, "OBSAPP_INSTANCE_PATH": str(tmp_path / "inst"), "OBSAPP_MEDIA_ROOT": str(tmp_path / "media"),
-           "OBSAPP_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+           "OBSAPP_DATABASE_URL": new_database_url(tmp_path, "cli")}
 
     def run(*args, check=True, **settings):
         """``settings``: environment variables to set for this run (None removes one)."""
@@ -100,12 +101,14 @@ def test_demo_school_is_ready_to_use_and_idempotent(cli_env):
     assert any(e["message"].endswith("done") for e in job_lines)
     second = cli_env("demo")
     assert "Kept teacher@demo.school" in second.stdout and "Added the lesson" not in second.stdout
-    import sqlite3
+    from sqlalchemy import create_engine
 
-    db = sqlite3.connect(str(cli_env.tmp / "cli.db"))
-    assert db.execute("select count(*) from lessons where status = 'ready'").fetchone()[0] == 1
-    assert db.execute("select count(*) from annotations").fetchone()[0] == 4
-    assert db.execute("select count(*) from annotation_replies").fetchone()[0] == 1
+    engine = create_engine(cli_env.env["OBSAPP_DATABASE_URL"])
+    with engine.connect() as db:
+        assert db.exec_driver_sql("select count(*) from lessons where status = 'ready'").scalar() == 1
+        assert db.exec_driver_sql("select count(*) from annotations").scalar() == 4
+        assert db.exec_driver_sql("select count(*) from annotation_replies").scalar() == 1
+    engine.dispose()
 
 
 def _one_line_error(result) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PASSWORD, ROOT, VENV_BIN, _free_port
+from tests.servers.database import new_database_url
 
 pytestmark = pytest.mark.slow
 
@@ -76,7 +77,7 @@ def fuzz_server(tmp_path_factory):
     without the job worker: clips the fuzzer asks for stay queued instead of running ffmpeg meanwhile."""
     base = tmp_path_factory.mktemp("fuzz")
     env = {**os.environ, "OBSAPP_INSTANCE_PATH": str(base / "instance"), "OBSAPP_MEDIA_ROOT": str(base / "media"),
-           "OBSAPP_DATABASE_URL": f"sqlite:///{base / 'fuzz.db'}", "OBSAPP_LOG_LEVEL": "INFO",
+           "OBSAPP_DATABASE_URL": new_database_url(base, "fuzz"), "OBSAPP_LOG_LEVEL": "INFO",
            "OBSAPP_LOG_FORMAT": "json"}  # one JSON object per line: the access lines are read below
     obsapp = str(VENV_BIN / "obsapp")
     subprocess.run([obsapp, "init"], env=env, check=True, capture_output=True, timeout=120)

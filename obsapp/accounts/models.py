@@ -15,20 +15,22 @@ def utcnow() -> datetime:
 
 
 class UTCDateTime(TypeDecorator):
-    """Timestamps stored in UTC and always read back timezone-aware (SQLite forgets the zone)."""
+    """Timestamps stored in UTC and always read back timezone-aware in UTC itself (`timezone.utc`): SQLite forgets
+    the zone, and PostgreSQL answers in the session's TimeZone (a ZoneInfo, or another offset), which e.g.
+    email.utils.format_datetime(usegmt=True) refuses."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value
+        if value is None:
+            return value
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     def process_result_value(self, value, dialect):
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value
+        if value is None:
+            return value
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class User(UserMixin, db.Model):

@@ -16,6 +16,7 @@ from obsapp.errors import Conflict, Forbidden, InvalidInput, NotFound
 from obsapp.extensions import db
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_EMAIL = 254  # User.email
 MIN_PASSWORD = 8
 TOKEN_PREFIX = "obs_"  # noqa: S105 - a visible prefix, not a secret
 
@@ -54,6 +55,9 @@ def create_user(actor: User | None, *, email: str, name: str, password: str, is_
     email = normalise_email(email)
     if not EMAIL_RE.match(email):
         raise InvalidInput(f"{email!r} is not an email address.", fields={"email": ["Not an email address."]})
+    if len(email) > MAX_EMAIL:  # the column's limit (PostgreSQL enforces it)
+        raise InvalidInput(f"An email address has at most {MAX_EMAIL} characters.",
+                           fields={"email": [f"At most {MAX_EMAIL} characters."]})
     name = (name or "").strip()
     if not name:
         raise InvalidInput("Give the person's name.", fields={"name": ["Required."]})
@@ -108,16 +112,18 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def search_users(actor: User, q: str | None, limit: int = 50) -> list[User]:
-    stmt = select(User).where(User.active.is_(True)).order_by(User.name)
+    stmt = select(User).where(User.active.is_(True)).order_by(User.name, User.id)
     if q:
-        like = f"%{q.strip().lower()}%"
-        stmt = stmt.where(or_(func.lower(User.name).like(like), func.lower(User.email).like(like)))
+        # lower() on both sides: case-insensitive on SQLite and PostgreSQL alike; % and _ are searched literally
+        needle = q.strip().lower()
+        stmt = stmt.where(or_(func.lower(User.name).contains(needle, autoescape=True),
+                              func.lower(User.email).contains(needle, autoescape=True)))
     return list(db.session.execute(stmt.limit(limit)).scalars())
 
 
 def list_users(actor: User) -> list[User]:
     require_admin(actor)
-    return list(db.session.execute(select(User).order_by(User.name)).scalars())
+    return list(db.session.execute(select(User).order_by(User.name, User.id)).scalars())
 
 
 # --- API tokens ---------------------------------------------------------------------------------
@@ -160,7 +166,7 @@ def user_for_token(plain: str) -> User | None:
 
 def list_tokens(actor: User) -> list[ApiToken]:
     stmt = select(ApiToken).where(ApiToken.user_id == actor.id, ApiToken.revoked_at.is_(None))
-    return list(db.session.execute(stmt.order_by(ApiToken.created_at.desc())).scalars())
+    return list(db.session.execute(stmt.order_by(ApiToken.created_at.desc(), ApiToken.id.desc())).scalars())
 
 
 def revoke_token(actor: User, token_id: int) -> None:
@@ -207,7 +213,7 @@ def end_mentorship(actor: User | None, mentorship: Mentorship) -> Mentorship:
 
 
 def list_mentorships(actor: User, *, include_ended: bool = False) -> list[Mentorship]:
-    stmt = select(Mentorship).order_by(Mentorship.created_at.desc())
+    stmt = select(Mentorship).order_by(Mentorship.created_at.desc(), Mentorship.id.desc())
     stmt = stmt.where(policy.mentorships_filter(actor, Mentorship.mentor_id, Mentorship.mentee_id))
     if not include_ended:
         stmt = stmt.where(Mentorship.ended_at.is_(None))
@@ -216,11 +222,11 @@ def list_mentorships(actor: User, *, include_ended: bool = False) -> list[Mentor
 
 def mentees_of(user: User) -> list[User]:
     stmt = (select(User).join(Mentorship, Mentorship.mentee_id == User.id)
-            .where(Mentorship.mentor_id == user.id, Mentorship.ended_at.is_(None)).order_by(User.name))
+            .where(Mentorship.mentor_id == user.id, Mentorship.ended_at.is_(None)).order_by(User.name, User.id))
     return list(db.session.execute(stmt).scalars().unique())
 
 
 def mentors_of(user: User) -> list[User]:
     stmt = (select(User).join(Mentorship, Mentorship.mentor_id == User.id)
-            .where(Mentorship.mentee_id == user.id, Mentorship.ended_at.is_(None)).order_by(User.name))
+            .where(Mentorship.mentee_id == user.id, Mentorship.ended_at.is_(None)).order_by(User.name, User.id))
     return list(db.session.execute(stmt).scalars().unique())

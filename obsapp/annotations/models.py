@@ -37,8 +37,14 @@ class Annotation(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
+    # The ETag's version guards the row itself: every UPDATE/DELETE says `WHERE id = ? AND version = <read>`, so of
+    # two concurrent changes made from the same version the second finds no row (StaleDataError -> 412/409) instead
+    # of overwriting the first. The services still set the next version themselves (no generator).
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
     author: Mapped[User] = relationship(foreign_keys=[author_id])
-    criteria: Mapped[list[Criterion]] = relationship(secondary=annotation_criteria, order_by="Criterion.position")
+    criteria: Mapped[list[Criterion]] = relationship(secondary=annotation_criteria,
+                                                     order_by="[Criterion.position, Criterion.id]")
     replies: Mapped[list[Reply]] = relationship(back_populates="annotation", cascade="all, delete-orphan",
                                                 order_by="Reply.id")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from obsapp import policy, uow
 from obsapp.accounts.models import User, utcnow
@@ -99,7 +100,8 @@ def update(actor: User, annotation: Annotation, data: dict, if_match: str | None
         setattr(annotation, key, value if key != "body" else (value or ""))
     annotation.version += 1
     annotation.updated_at = utcnow()
-    db.session.flush()
+    _flush_version(PreconditionFailed("Someone changed this annotation since you loaded it. Reload it and try "
+                                      "again."))
     _publish(lesson.id, "annotation.updated", annotation)
     return annotation
 
@@ -108,7 +110,7 @@ def delete(actor: User, annotation: Annotation) -> None:
     policy.require_annotation_author(actor, annotation, "delete")
     lesson_id, payload = annotation.lesson_id, _event_payload(annotation)
     db.session.delete(annotation)
-    db.session.flush()
+    _flush_version(Conflict("Someone changed this annotation meanwhile. Reload it and try again."))
     uow.after_commit(events.publish, lesson_id, "annotation.deleted", payload)
 
 
@@ -118,8 +120,16 @@ def set_hidden(actor: User, annotation: Annotation, hidden: bool) -> Annotation:
     annotation.hidden_at = utcnow() if hidden else None
     annotation.hidden_by_id = actor.id if hidden else None
     annotation.version += 1
-    db.session.flush()
+    _flush_version(Conflict("Someone changed this annotation meanwhile. Reload it and try again."))
     return annotation
+
+
+def _flush_version(error: Exception) -> None:
+    """Flush a change of an annotation; another transaction that changed it first (its version) wins: `error`."""
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise error from exc
 
 
 def query(actor: User, lesson: Lesson, args: dict, *, with_replies: bool = True):
@@ -137,7 +147,8 @@ def query(actor: User, lesson: Lesson, args: dict, *, with_replies: bool = True)
     if args.get("to_ms") is not None:
         stmt = stmt.where(Annotation.start_ms <= args["to_ms"])
     if args.get("q"):
-        stmt = stmt.where(func.lower(Annotation.body).like(f"%{args['q'].lower()}%"))
+        # lower() on both sides: case-insensitive on SQLite and PostgreSQL alike; % and _ are searched literally
+        stmt = stmt.where(func.lower(Annotation.body).contains(args["q"].lower(), autoescape=True))
     # Load what the payloads and exports read in a few queries, not one per annotation.
     options = [selectinload(Annotation.author), selectinload(Annotation.criteria).joinedload(Criterion.framework)]
     if with_replies:

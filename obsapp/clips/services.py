@@ -301,8 +301,8 @@ def my_delivery(actor: User, item: Clip | Reel) -> FeedbackItem | None:
 def deliveries(actor: User, item: Clip | Reel) -> list[FeedbackItem]:
     """Who it was sent to and what they did (its sender, or anyone who may comment on the lesson(s))."""
     column = FeedbackItem.clip_id if isinstance(item, Clip) else FeedbackItem.reel_id
-    rows = list(db.session.execute(select(FeedbackItem).where(column == item.id).order_by(FeedbackItem.sent_at))
-                .scalars())
+    rows = list(db.session.execute(select(FeedbackItem).where(column == item.id)
+                                   .order_by(FeedbackItem.sent_at, FeedbackItem.id)).scalars())
     return policy.visible_deliveries(actor, item, _lessons_of(item), rows, is_reel=isinstance(item, Reel))
 
 

@@ -15,9 +15,11 @@ from obsapp.accounts.services import require_admin
 from obsapp.errors import Conflict, Forbidden, InvalidInput, NotFound
 from obsapp.extensions import db
 from obsapp.frameworks.models import Criterion, Framework, LessonFramework
+from obsapp.schemas import INT_MAX
 
 DATA = Path(__file__).resolve().parent / "data"
 BUILTINS = ("stp", "rosenshine")
+MAX_NAME, MAX_CODE = 200, 40  # Framework.name and Criterion.name, Criterion.code
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 # Hotkeys are one lowercase letter or digit; J, K and L stay with the player (back, play/pause, forward).
 HOTKEY = re.compile(r"^[a-z0-9]$")
@@ -80,6 +82,11 @@ def _check(document: dict, lines: dict[str, int] | None = None) -> None:
             problems.append(f"{at(key)}'{key}' is missing")
     if document.get("slug") and not re.match(r"^[a-z0-9][a-z0-9-]{0,59}$", str(document["slug"])):
         problems.append(f"{at('slug')}slug must be lowercase letters, digits and dashes")
+    # the columns' own limits (PostgreSQL enforces VARCHAR(n) and INTEGER where SQLite does not)
+    if len(str(document.get("name") or "")) > MAX_NAME:
+        problems.append(f"{at('name')}name is longer than {MAX_NAME} characters")
+    if document.get("version") is not None and _version(document["version"]) is None:
+        problems.append(f"{at('version')}version must be a whole number from 1 to {INT_MAX}")
     seen_codes, seen_keys = set(), set()
 
     def walk(items, path):
@@ -88,6 +95,9 @@ def _check(document: dict, lines: dict[str, int] | None = None) -> None:
             if not isinstance(item, dict) or not item.get("code") or not item.get("name"):
                 problems.append(f"{at(where)}criterion {n + 1} in {path} needs a code and a name")
                 continue
+            if len(str(item["code"])) > MAX_CODE or len(str(item["name"])) > MAX_NAME:
+                problems.append(f"{at(where)}criterion {n + 1} in {path}: its code is at most {MAX_CODE} characters "
+                                f"and its name at most {MAX_NAME}")
             if item["code"] in seen_codes:
                 problems.append(f"{at(where + '.code')}code {item['code']!r} is used twice")
             seen_codes.add(item["code"])
@@ -107,21 +117,35 @@ def _check(document: dict, lines: dict[str, int] | None = None) -> None:
         raise InvalidInput("The framework is not valid: " + "; ".join(problems[:10]), fields={"document": problems})
 
 
+def _version(value) -> int | None:
+    """A document's version as a whole number the column holds, or None."""
+    try:
+        version = int(str(value))
+    except ValueError:
+        return None
+    return version if 1 <= version <= INT_MAX else None
+
+
+def _text(value) -> str | None:
+    """YAML may give a number or a date where text was meant: it is stored as its text, alike on every database."""
+    return None if value is None else str(value)
+
+
 def create_from_document(document: dict, *, builtin: bool = False) -> Framework:
     _check(document)
     latest = db.session.execute(select(func.max(Framework.version)).where(Framework.slug == document["slug"])
                                 ).scalar_one()
-    version = max(int(document.get("version") or 1), (latest or 0) + 1)
-    framework = Framework(slug=document["slug"], name=document["name"], version=version,
-                          description=document.get("description"), is_builtin=builtin)
+    version = max(_version(document.get("version") or 1), (latest or 0) + 1)
+    framework = Framework(slug=str(document["slug"]), name=str(document["name"]), version=version,
+                          description=_text(document.get("description")), is_builtin=builtin)
     db.session.add(framework)
     position = 0
 
     def add(items, parent):
         nonlocal position
         for item in items or []:
-            criterion = Criterion(framework=framework, code=str(item["code"]), name=item["name"],
-                                  description=item.get("description"),
+            criterion = Criterion(framework=framework, code=str(item["code"]), name=str(item["name"]),
+                                  description=_text(item.get("description")),
                                   color=item.get("color") or (parent.color if parent else "#6b6b6b"),
                                   hotkey=str(item["hotkey"]) if item.get("hotkey") is not None else None,
                                   position=position)
@@ -157,7 +181,7 @@ def load_builtins(app: Flask) -> list[str]:
 
 
 def list_frameworks(include_retired: bool = False) -> list[Framework]:
-    stmt = select(Framework).order_by(Framework.name, Framework.version.desc())
+    stmt = select(Framework).order_by(Framework.name, Framework.version.desc(), Framework.id)
     if not include_retired:
         stmt = stmt.where(Framework.retired_at.is_(None))
     return list(db.session.execute(stmt).scalars())

@@ -49,7 +49,8 @@ class Lesson(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     owner: Mapped[User] = relationship()
-    shares: Mapped[list[LessonShare]] = relationship(back_populates="lesson", cascade="all, delete-orphan")
+    shares: Mapped[list[LessonShare]] = relationship(back_populates="lesson", cascade="all, delete-orphan",
+                                                     order_by="LessonShare.id")
 
 
 class LessonShare(db.Model):

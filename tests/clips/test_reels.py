@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pytest
+
 from obsapp.clips.models import Reel
 from obsapp.extensions import db
 from obsapp.storage import media_store
@@ -82,6 +84,8 @@ def test_reel_rules(api_as, make_user, mentor, counter_lesson, run_jobs):
     assert api.get(f"/api/v1/reels/{reel['id']}").status_code == 404
 
 
+@pytest.mark.database_neutral(reason="face blurring is ffmpeg and OpenCV work; the clip job's rows are those of "
+                                      "tests/clips/test_annotations.py")
 def test_blurred_captioned_clip_through_the_job(api_as, mentor, mentee, upload_lesson, face_sample, run_jobs):
     from tests.clips.faces import frames_with_faces
 

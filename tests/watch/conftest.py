@@ -18,6 +18,7 @@ import requests
 import socketio
 
 from tests.conftest import PASSWORD, VENV_BIN, LiveServer, _free_port
+from tests.servers.database import new_database_url
 from tests.waiting import HANG_GUARD_S, job_settled, wait_for_server
 
 NAMESPACE = "/watch"
@@ -32,7 +33,7 @@ def start_obsapp(base, config: str = "") -> LiveServer:
     instance.mkdir(parents=True, exist_ok=True)
     (instance / "obsapp.cfg").write_text(config)
     env = {**os.environ, "OBSAPP_INSTANCE_PATH": str(instance), "OBSAPP_MEDIA_ROOT": str(base / "media"),
-           "OBSAPP_DATABASE_URL": f"sqlite:///{base / 'live.db'}", "OBSAPP_JOB_WORKERS": "1",
+           "OBSAPP_DATABASE_URL": new_database_url(base, "live"), "OBSAPP_JOB_WORKERS": "1",
            "OBSAPP_LOG_LEVEL": "WARNING", "OBSAPP_SERVER_THREADS": "64"}
     obsapp = str(VENV_BIN / "obsapp")
     subprocess.run([obsapp, "init"], env=env, check=True, capture_output=True, timeout=120)
