@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian/Ubuntu packages obsapp needs, when they are missing.
-# Usage: scripts/ensure-system-deps.sh base|browser
+# Usage: scripts/ensure-system-deps.sh base|browser|redis
 # Uses apt-get as root, or sudo when it needs no password; otherwise names the packages to install.
 set -euo pipefail
 
@@ -21,7 +21,11 @@ case "${1:-base}" in
     command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || want+=(chromium)
     fc-list 2>/dev/null | grep -qi dejavu || want+=(fonts-dejavu-core)
     ;;
-  *) echo "usage: $0 base|browser" >&2; exit 2 ;;
+  redis)
+    # the tests' throwaway Redis (tests/servers/redis.py); obsapp itself only talks to OBSAPP_REDIS_URL
+    command -v redis-server >/dev/null 2>&1 || want+=(redis-server)
+    ;;
+  *) echo "usage: $0 base|browser|redis" >&2; exit 2 ;;
 esac
 
 [ ${#want[@]} -eq 0 ] && exit 0
