@@ -14,7 +14,7 @@ UV_VERSION := 0.13.9
 LOCK_ARGS := pip compile pyproject.toml --extra test --universal --python-version 3.11 --no-config \
              --custom-compile-command "make lock" --output-file $(LOCK) --quiet
 
-.PHONY: run test setup system-deps browser-deps lint bench clean vendor lock upgrade lock-tool
+.PHONY: run test setup system-deps browser-deps redis-deps lint bench clean vendor lock upgrade lock-tool
 
 run: setup
 	$(BIN)/obsapp init
@@ -24,7 +24,7 @@ endif
 	@echo "obsapp is starting at http://$(HOST):$(PORT)  (Ctrl+C to stop)"
 	$(BIN)/obsapp serve --host $(HOST) --port $(PORT)
 
-test: setup browser-deps
+test: setup browser-deps redis-deps
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -36,6 +36,10 @@ system-deps:
 
 browser-deps:
 	@scripts/ensure-system-deps.sh browser
+
+# the tests' throwaway redis-server (tests/servers/redis.py); `make run` needs none
+redis-deps:
+	@scripts/ensure-system-deps.sh redis
 
 # Exactly the locked packages, then obsapp itself (editable, no dependencies of its own choosing);
 # `pip check` fails when pyproject.toml asks for something the lock lacks (then: make lock).

@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, event
 
 from obsapp import create_app
 from obsapp.extensions import db, limiter
+from tests.servers.redis import redis_server  # noqa: F401 - the session's throwaway redis-server fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
