@@ -55,6 +55,7 @@ def serve(app: Flask, *, host: str, port: int, threads: int, run_jobs: bool = Tr
             db.engine.dispose(close=False)  # never share the parent's connections with the forked worker
         if run_jobs:
             job_worker.start_embedded(app)
+        _listen_to_message_queue(socketio)
         _close_sockets_on_term()
         log.info("obsapp serving on http://%s:%s (process %s of %s)", host, port, _worker.age, workers)
 
@@ -87,6 +88,15 @@ def websocket_only(app: Flask, socketio) -> None:
     server = getattr(socketio, "server", None)
     if server is not None:
         server.eio.transports = ["websocket"]
+
+
+def _listen_to_message_queue(socketio) -> None:
+    """Subscribe to the Socket.IO message queue as the process starts, not on its first connection (python-
+    socketio's default): what other processes send to its first watchers in their first moments is not lost."""
+    server = getattr(socketio, "server", None)
+    if server is not None and not server.manager_initialized:
+        server.manager_initialized = True
+        server.manager.initialize()
 
 
 def _close_sockets_on_term() -> None:

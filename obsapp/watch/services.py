@@ -231,18 +231,19 @@ def _revived(session: WatchSession) -> LiveSession:
 
 def keep_present(session_id: str, participants: list[Participant]) -> None:
     """This process's connections in ``session_id`` are still here (a heartbeat, with a shared store): renew
-    their presence before it runs out. When the store lost them (Redis restarted empty), rebuild the state and
-    the presence and tell everyone, so the session goes on."""
+    their presence before it runs out, rebuild the state and presence if the store lost them (Redis restarted
+    empty), and announce the presence again. Announcing at every beat heals what a restart lost on the way:
+    messages published while a process's message-queue listener was reconnecting reach nobody."""
     store = state_store()
     revived = store.get(session_id) is None and _revive(session_id)
-    if store.get(session_id) is None:
+    if store.renew(session_id, participants) is None:
+        return  # ended meanwhile
+    live = store.get(session_id)
+    if live is None:
         return
-    if store.renew(session_id, participants) or revived:
-        live = store.get(session_id)
-        if live is not None:
-            if revived:
-                _emit("state", state_payload(live), session_room(session_id))
-            _emit("presence", presence_payload(live, store.participants(session_id)), session_room(session_id))
+    if revived:
+        _emit("state", state_payload(live), session_room(session_id))
+    _emit("presence", presence_payload(live, store.participants(session_id)), session_room(session_id))
 
 
 def _revive(session_id: str) -> bool:
