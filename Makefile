@@ -14,7 +14,7 @@ UV_VERSION := 0.13.9
 LOCK_ARGS := pip compile pyproject.toml --extra test --universal --python-version 3.11 --no-config \
              --custom-compile-command "make lock" --output-file $(LOCK) --quiet
 
-.PHONY: run test setup system-deps browser-deps postgres-deps lint bench clean vendor lock upgrade lock-tool
+.PHONY: run test setup system-deps browser-deps postgres-deps redis-deps lint bench clean vendor lock upgrade lock-tool
 
 run: setup
 	$(BIN)/obsapp init
@@ -29,7 +29,7 @@ endif
 # media-heavy tests marked database_neutral (each says why).
 PG_PYTEST_ARGS ?= -m "not browser and not database_neutral" --ignore=tests/media
 
-test: setup browser-deps postgres-deps
+test: setup browser-deps postgres-deps redis-deps
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -45,6 +45,10 @@ browser-deps:
 
 postgres-deps:
 	@scripts/ensure-system-deps.sh postgres
+
+# the tests' throwaway redis-server (tests/servers/redis.py); `make run` needs none
+redis-deps:
+	@scripts/ensure-system-deps.sh redis
 
 # Exactly the locked packages, then obsapp itself (editable, no dependencies of its own choosing);
 # `pip check` fails when pyproject.toml asks for something the lock lacks (then: make lock).

@@ -7,6 +7,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+import redis
 import swagger_ui_bundle
 from flask import Flask, Request, current_app, jsonify, send_from_directory
 from sqlalchemy import event, text
@@ -16,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from obsapp import converters, logs
 from obsapp.config import PACKAGE_DIR, default_instance_path, load_settings
 from obsapp.errors import ErrorResponsesPlugin, InvalidInput
-from obsapp.extensions import api, csrf, db, limiter, login_manager, migrate, socketio
+from obsapp.extensions import api, csrf, db, limiter, login_manager, migrate, redis_client, socketio
 from obsapp.storage import MediaStore
 
 __version__ = "0.1.0"
@@ -79,8 +80,10 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     api.init_app(app, spec_kwargs={"extra_plugins": [ErrorResponsesPlugin()]})
     # Socket.IO (watch together): threads under gunicorn's gthread worker, WebSocket through simple-websocket;
-    # same-origin only (cors_allowed_origins=None); a message queue (Redis) when several processes serve it.
+    # same-origin only (cors_allowed_origins=None); a message queue (OBSAPP_REDIS_URL) when several processes
+    # serve it; the transports the processes can carry (docs/operations.md, "Several web processes").
     socketio.init_app(app, async_mode="threading", message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"] or None,
+                      channel="obsapp-socketio", transports=app.config["SOCKETIO_TRANSPORTS"].split(","),
                       cors_allowed_origins=None, manage_session=False, async_handlers=False)
     app.extensions["obsapp.media_store"] = MediaStore(app.config["MEDIA_ROOT"])
 
@@ -149,7 +152,8 @@ def _register_platform_routes(app: Flask) -> None:
 
     @app.route("/healthz")
     def healthz():
-        """200 when the database answers and the media store is writable; 503 otherwise."""
+        """200 when the database answers, the media store is writable and Redis (when configured) answers;
+        503 otherwise."""
         problems = []
         try:
             db.session.execute(text("SELECT 1"))
@@ -160,6 +164,13 @@ def _register_platform_routes(app: Flask) -> None:
             app.extensions["obsapp.media_store"].check_writable()
         except OSError as exc:
             problems.append(f"media store: {exc.strerror or exc}")
+        shared = redis_client(app)
+        if shared is not None:
+            try:
+                shared.ping()
+            except redis.RedisError as exc:
+                app.logger.error("Redis (OBSAPP_REDIS_URL) does not answer: %s: %s", exc.__class__.__name__, exc)
+                problems.append(f"redis: {exc.__class__.__name__}")
         if problems:
             response = jsonify({"status": "unavailable", "error": {
                 "code": "unhealthy", "message": "obsapp is not healthy: " + "; ".join(problems)}})

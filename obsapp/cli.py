@@ -99,13 +99,16 @@ def demo_command(password):
 @click.option("--port", default=lambda: int(os.environ.get("OBSAPP_PORT", "5000")), type=int, show_default="5000")
 @click.option("--threads", type=int, default=None, help="Request threads (default: OBSAPP_SERVER_THREADS).")
 @click.option("--no-jobs", is_flag=True, help="Do not run the embedded job worker (use `obsapp worker`).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Web processes on this port (more than 1 needs OBSAPP_REDIS_URL; Socket.IO is then WebSocket "
+                   "only).")
 @with_appcontext
-def serve_command(host, port, threads, no_jobs):
-    """Serve the web app (gunicorn, one process, threads) with its embedded job worker."""
+def serve_command(host, port, threads, no_jobs, workers):
+    """Serve the web app (gunicorn, threads; one process or --workers N) with its embedded job worker."""
     from obsapp.server import serve
 
     serve(current_app._get_current_object(), host=host, port=port,
-          threads=threads or current_app.config["SERVER_THREADS"], run_jobs=not no_jobs)
+          threads=threads or current_app.config["SERVER_THREADS"], run_jobs=not no_jobs, workers=workers)
 
 
 @click.command("worker")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from limits import parse_many
 from sqlalchemy.engine import make_url
@@ -16,6 +18,7 @@ SOURCE_ROOT = PACKAGE_DIR.parent  # the checkout, when running from one (an edit
 WEAK_SECRETS = {"", "dev", "secret", "change-me", "changeme", "obsapp"}
 JOB_BACKENDS = ("embedded",)  # "celery" comes with running at scale
 LOG_FORMATS = ("text", "json")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -48,12 +51,18 @@ SETTINGS: dict[str, tuple[object, object]] = {
     "LOGIN_RATE_LIMIT": ("10 per 5 minutes", str),
     "LOGIN_RATE_LIMIT_PER_IP": ("100 per 5 minutes", str),
     "API_RATE_LIMIT": ("", str),
-    "RATELIMIT_STORAGE_URI": ("memory://", str),
+    "RATELIMIT_STORAGE_URI": ("", str),  # default: OBSAPP_REDIS_URL when set, else memory:// (one process)
     "TRUST_PROXY": (False, _bool),
     "FORCE_SECURE_COOKIES": (False, _bool),
     "X_ACCEL_REDIRECT_PREFIX": ("", str),
     "SERVER_THREADS": (100, _int),  # an open watch-together socket holds a thread
-    "SOCKETIO_MESSAGE_QUEUE": ("", str),  # e.g. redis://host:6379/0 when several web processes serve Socket.IO
+    # redis://HOST:PORT/N shared by every process: Socket.IO message queue, watch state, sign-in limits
+    "REDIS_URL": ("", str),
+    "SOCKETIO_MESSAGE_QUEUE": ("", str),  # default: OBSAPP_REDIS_URL (an override for a queue of its own)
+    "REDIS_PRESENCE_TTL_S": (30, _int),  # a watcher's presence lasts this long unless its process renews it
+    # Socket.IO transports: "websocket,polling" (long-polling where WebSockets are blocked; needs every request
+    # of a connection to reach the same process) or "websocket" (any process; `serve --workers N>1` uses it)
+    "SOCKETIO_TRANSPORTS": ("websocket,polling", str),
     "LOG_FORMAT": ("text", str),  # text | json (one JSON object per line)
     "LOG_LEVEL": ("INFO", str),
 }
@@ -99,9 +108,17 @@ def _persistent_secret(instance_path: Path) -> str:
         return path.read_text().strip()
     instance_path.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value)
+    # written whole under another name, then linked into place: several processes starting at once (serve
+    # --workers N) all read the one secret that won, never an empty or half-written file
+    fd, tmp = tempfile.mkstemp(dir=instance_path, prefix=".secret_key-")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value)
+        os.link(tmp, path)
+    except FileExistsError:
+        return path.read_text().strip()
+    finally:
+        os.unlink(tmp)
     return value
 
 
@@ -131,10 +148,16 @@ def load_settings(instance_path: Path, overrides: dict | None = None) -> dict:
     _ensure_sqlite_folder(str(values["DATABASE_URL"]))
     values["MEDIA_ROOT"] = str(Path(str(values["MEDIA_ROOT"] or default_media_root(instance_path))).resolve())
     secret = values["SECRET_KEY"]
+    if not secret and values["REDIS_URL"]:
+        raise SettingsError("OBSAPP_REDIS_URL is set, so several processes share the work: give them all the same "
+                            "OBSAPP_SECRET_KEY (a long random secret), or sign-ins will not carry from one to another.")
     if not secret:
         secret = secrets.token_urlsafe(32) if testing else _persistent_secret(instance_path)
     if env == "production" and str(secret).lower() in WEAK_SECRETS:
         raise SettingsError("OBSAPP_SECRET_KEY is a well-known value; set a long random secret in production.")
+    redis_url = str(values["REDIS_URL"] or "")
+    values["SOCKETIO_MESSAGE_QUEUE"] = str(values["SOCKETIO_MESSAGE_QUEUE"] or "") or redis_url
+    values["RATELIMIT_STORAGE_URI"] = str(values["RATELIMIT_STORAGE_URI"] or "") or redis_url or "memory://"
     if values["JOB_WORKERS"] is None:
         values["JOB_WORKERS"] = max(1, (os.cpu_count() or 2) // 2)
 
@@ -153,6 +176,9 @@ def load_settings(instance_path: Path, overrides: dict | None = None) -> dict:
         WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead, so a long lesson review never expires it
         RATELIMIT_STORAGE_URI=values["RATELIMIT_STORAGE_URI"],
         RATELIMIT_HEADERS_ENABLED=True,
+        # Redis down: each process limits sign-ins on its own meanwhile (Flask-Limiter logs it), never a 500
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_KEY_PREFIX="obsapp",
         RATELIMIT_APPLICATION=api_rate_limit,  # a callable: read per request, see api_rate_limit()
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,  # JSON and forms; upload endpoints raise it to MAX_UPLOAD_BYTES
         MAX_FORM_MEMORY_SIZE=1024 * 1024,
@@ -191,6 +217,18 @@ def _validate(values: dict) -> None:
             hint = " (celery comes with running at scale)" if name == "JOB_BACKEND" else ""
             raise SettingsError(f"OBSAPP_{name}={values[name]!r} is not valid: use {' or '.join(allowed)}{hint}.")
         values[name] = value
+    redis_url = str(values["REDIS_URL"] or "").strip()
+    values["REDIS_URL"] = redis_url
+    if redis_url and urlsplit(redis_url).scheme not in REDIS_SCHEMES:
+        raise SettingsError(f"OBSAPP_REDIS_URL={redis_url!r} is not valid: use redis://HOST:PORT/N "
+                            "(or rediss:// for TLS, unix:///path/to/socket).")
+    transports = [t.strip().lower() for t in str(values["SOCKETIO_TRANSPORTS"] or "").split(",") if t.strip()]
+    if not transports or any(t not in ("websocket", "polling") for t in transports):
+        raise SettingsError(f"OBSAPP_SOCKETIO_TRANSPORTS={values['SOCKETIO_TRANSPORTS']!r} is not valid: use "
+                            "'websocket,polling' or 'websocket'.")
+    values["SOCKETIO_TRANSPORTS"] = ",".join(transports)
+    if values["REDIS_PRESENCE_TTL_S"] < 5:
+        raise SettingsError("OBSAPP_REDIS_PRESENCE_TTL_S must be 5 seconds or more.")
     for name in ("LOGIN_RATE_LIMIT", "LOGIN_RATE_LIMIT_PER_IP", "API_RATE_LIMIT"):
         value = str(values[name] or "").strip()
         values[name] = value

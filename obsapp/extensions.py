@@ -1,5 +1,7 @@
-"""Unbound extensions, bound to the app in ``create_app``."""
+"""Unbound extensions, bound to the app in ``create_app``; the shared Redis client when OBSAPP_REDIS_URL is set."""
 
+import redis
+from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -51,3 +53,18 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 api = ObsApi()
 socketio = SocketIO()
+
+
+def redis_client(app: Flask) -> redis.Redis | None:
+    """The app's Redis client (one connection pool per app and process), or None without OBSAPP_REDIS_URL.
+    Short timeouts: a Redis that does not answer makes a request fail fast (503), never hang a thread;
+    redis-py reconnects (with retries) after Redis restarted."""
+    url = app.config.get("REDIS_URL")
+    if not url:
+        return None
+    client = app.extensions.get("obsapp.redis")
+    if client is None:
+        client = app.extensions.setdefault("obsapp.redis", redis.Redis.from_url(
+            url, socket_connect_timeout=3, socket_timeout=5, health_check_interval=15, decode_responses=True,
+            client_name="obsapp"))
+    return client

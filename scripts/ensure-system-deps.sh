@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian/Ubuntu packages obsapp needs, when they are missing.
-# Usage: scripts/ensure-system-deps.sh base|browser|postgres
+# Usage: scripts/ensure-system-deps.sh base|browser|postgres|redis
 # Uses apt-get as root, or sudo when it needs no password; otherwise names the packages to install.
 set -euo pipefail
 
@@ -28,7 +28,11 @@ case "${1:-base}" in
     compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null && id -u postgres >/dev/null 2>&1 || want+=(postgresql)
     command -v runuser >/dev/null 2>&1 || want+=(util-linux)
     ;;
-  *) echo "usage: $0 base|browser|postgres" >&2; exit 2 ;;
+  redis)
+    # the tests' throwaway Redis (tests/servers/redis.py); obsapp itself only talks to OBSAPP_REDIS_URL
+    command -v redis-server >/dev/null 2>&1 || want+=(redis-server)
+    ;;
+  *) echo "usage: $0 base|browser|postgres|redis" >&2; exit 2 ;;
 esac
 
 [ ${#want[@]} -eq 0 ] && exit 0

@@ -9,7 +9,9 @@ Server -> client: state · presence · flag · note · lock · annotation · end
 Before-request hooks do not run for Socket.IO events, so the connect handler authenticates here: a bearer
 token in the handshake's Authorization header (or the Socket.IO ``auth`` payload ``{"token": ...}``), else the
 session cookie. Who is connected is process-local (a connection's events always reach the process holding it);
-the shared state is in the state store.
+the shared state is in the state store. With the Redis store, each process renews the presence of the
+connections it holds (a heartbeat at a third of OBSAPP_REDIS_PRESENCE_TTL_S), which also rebuilds the state and
+presence of its sessions after Redis restarted empty.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from obsapp.annotations import events as annotation_events
 from obsapp.errors import InvalidInput, ObsError, Unauthorized
 from obsapp.extensions import db, socketio
 from obsapp.watch import services
-from obsapp.watch.state import MemoryStateStore, Person, now_ms
+from obsapp.watch.state import Participant, Person, RedisStateStore, StateUnavailable, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 class Connection:
     person: Person
     session_id: str | None = None
+    joined_at_ms: int = 0
 
 
 _connections: dict[str, Connection] = {}
@@ -117,6 +120,7 @@ class WatchNamespace(Namespace):
             raise ConnectionRefusedError({"code": "unauthorized", "message": "Please sign in to watch together."})
         with _connections_lock:
             _connections[request.sid] = Connection(person=Person(user.id, user.name))  # type: ignore[attr-defined]
+        _start_heartbeat(current_app._get_current_object())  # type: ignore[attr-defined]
 
     def on_disconnect(self, *_reason):
         with _connections_lock:
@@ -126,6 +130,8 @@ class WatchNamespace(Namespace):
                 with uow.transaction():
                     services.leave(connection.session_id, request.sid,  # type: ignore[attr-defined]
                                    reason="disconnected")
+            except StateUnavailable:
+                pass  # logged by the store; the presence runs out by itself
             except Exception:
                 log.exception("Could not leave watch session %s", connection.session_id)
 
@@ -140,6 +146,8 @@ class WatchNamespace(Namespace):
         join_room(services.session_room(joined.session.id))
         join_room(services.person_room(joined.session.id, user.id))
         connection.session_id = joined.session.id
+        connection.joined_at_ms = next((p.joined_at_ms for p in joined.participants if p.sid == request.sid),  # type: ignore[attr-defined]
+                                       now_ms())
         # read again now that this connection is in the room: a change made meanwhile is in this reading or
         # reaches the room after it (the client keeps the highest seq)
         store = services.state_store()
@@ -246,7 +254,49 @@ def disconnect_everyone() -> None:
             log.exception("Could not close a Socket.IO connection")
 
 
+# --- presence heartbeat (Redis store) ---------------------------------------------------------------------------
+
+_heartbeat_lock = threading.Lock()
+
+
+def _start_heartbeat(app: Flask) -> None:
+    """Once per app and process, on its first connection (so never in gunicorn's master before the fork)."""
+    store = services.state_store(app)
+    if not isinstance(store, RedisStateStore):
+        return  # one process's memory: a connection is there until it disconnects
+    with _heartbeat_lock:
+        if app.extensions.get("obsapp.watch_heartbeat"):
+            return
+        app.extensions["obsapp.watch_heartbeat"] = True
+    socketio.start_background_task(_heartbeat, app, store.presence_ttl_ms / 3000)
+
+
+def _heartbeat(app: Flask, every_s: float) -> None:
+    while True:
+        socketio.sleep(every_s)
+        renew_presence(app)
+
+
+def renew_presence(app: Flask) -> None:
+    """Renew the presence of every connection this process holds, session by session."""
+    with _connections_lock:
+        held: dict[str, list[Participant]] = {}
+        for sid, connection in _connections.items():
+            if connection.session_id is not None:
+                held.setdefault(connection.session_id, []).append(
+                    Participant(sid=sid, user=connection.person, joined_at_ms=connection.joined_at_ms))
+    with app.app_context():
+        for session_id, participants in held.items():
+            try:
+                with uow.transaction():
+                    services.keep_present(session_id, participants)
+            except StateUnavailable:
+                pass  # logged by the store; tried again at the next beat
+            except Exception:  # a background thread: log, carry on with the other sessions
+                log.exception("Could not renew the presence in watch session %s", session_id)
+
+
 def init_app(app: Flask) -> None:
-    app.extensions.setdefault("obsapp.watch_state", MemoryStateStore())
+    services.state_store(app)
     socketio.on_namespace(WatchNamespace(services.NAMESPACE))
     annotation_events.subscribe(_on_annotation_event)

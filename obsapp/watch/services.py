@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from obsapp import policy, uow
 from obsapp.accounts.models import User, utcnow
 from obsapp.errors import Gone, InvalidInput, NotFound
-from obsapp.extensions import db, socketio
+from obsapp.extensions import db, redis_client, socketio
 from obsapp.lessons.models import Lesson
 from obsapp.watch.models import WatchEvent, WatchSession
 from obsapp.watch.state import (
@@ -26,6 +26,7 @@ from obsapp.watch.state import (
     Participant,
     Person,
     Playback,
+    RedisStateStore,
     WatchStateStore,
     now_ms,
     present_people,
@@ -45,8 +46,15 @@ DEFAULT_START_GRACE_S = 600  # a session nobody has joined yet ends after this
 # --- where things live ------------------------------------------------------------------------------------
 
 def state_store(app: Flask | None = None) -> WatchStateStore:
+    """The app's store: shared through Redis when OBSAPP_REDIS_URL is set, else this process's memory."""
     app = app or current_app
-    return app.extensions.setdefault("obsapp.watch_state", MemoryStateStore())
+    store = app.extensions.get("obsapp.watch_state")
+    if store is None:
+        client = redis_client(app)
+        made = MemoryStateStore() if client is None else RedisStateStore(
+            client, presence_ttl_ms=int(app.config["REDIS_PRESENCE_TTL_S"]) * 1000)
+        store = app.extensions.setdefault("obsapp.watch_state", made)
+    return store
 
 
 def session_room(session_id: str) -> str:
@@ -90,6 +98,13 @@ def event_payload(event: WatchEvent) -> dict:
         "user": {"id": event.user.id, "name": event.user.name} if event.user else None,
         "created_at": event.created_at,
     }
+
+
+def socket_transports() -> list[str]:
+    """What the page's Socket.IO client may use (OBSAPP_SOCKETIO_TRANSPORTS; WebSocket only with serve --workers
+    N > 1), in the order it tries them: long-polling first when allowed, upgraded to WebSocket where it can."""
+    allowed = current_app.config["SOCKETIO_TRANSPORTS"].split(",")
+    return [t for t in ("polling", "websocket") if t in allowed]
 
 
 def join_url(session: WatchSession) -> str:
@@ -183,7 +198,7 @@ def join(actor: User, session_id: object, sid: str) -> Joined:
     if not session.active:
         raise Gone("This watch session has ended.", code="session_ended")
     store = state_store()
-    if store.get(session.id) is None:  # the process that held it restarted: carry on, paused where it was
+    if store.get(session.id) is None:  # the process (or Redis) that held it restarted: carry on
         store.open(_revived(session))
     me = Person(actor.id, actor.name)
     already_here = any(p.user.id == actor.id for p in store.participants(session.id))
@@ -199,12 +214,47 @@ def join(actor: User, session_id: object, sid: str) -> Joined:
 
 
 def _revived(session: WatchSession) -> LiveSession:
+    """The state of an active session whose live state was lost (its process, or a Redis without persistence,
+    restarted): the latest copy this process saw, moved on to now; else paused where its log last was. Its seq
+    is at least the server time, so that it outranks every state sent before (clients keep the highest seq)."""
+    now = now_ms()
+    known = state_store().last_known(session.id)
+    if known is not None:
+        playback = known.playback.at(now, known.duration_ms)
+        return replace(known, empty_since_ms=None,
+                       playback=replace(playback, seq=max(playback.seq + 1, now), action="resume"))
     last_at = db.session.execute(
         select(WatchEvent.at_ms).where(WatchEvent.session_id == session.id, WatchEvent.at_ms.is_not(None))
         .order_by(WatchEvent.id.desc()).limit(1)).scalar_one_or_none()
     return LiveSession(session_id=session.id, lesson_id=session.lesson_id, host_id=session.host_id,
                        duration_ms=session.lesson.duration_ms, locked=session.control_locked,
-                       playback=Playback(position_ms=last_at or 0, updated_at_ms=now_ms(), action="resume"))
+                       playback=Playback(position_ms=last_at or 0, updated_at_ms=now, seq=now, action="resume"))
+
+
+def keep_present(session_id: str, participants: list[Participant]) -> None:
+    """This process's connections in ``session_id`` are still here (a heartbeat, with a shared store): renew
+    their presence before it runs out, rebuild the state and presence if the store lost them (Redis restarted
+    empty), and announce the presence again. Announcing at every beat heals what a restart lost on the way:
+    messages published while a process's message-queue listener was reconnecting reach nobody."""
+    store = state_store()
+    revived = store.get(session_id) is None and _revive(session_id)
+    if store.renew(session_id, participants) is None:
+        return  # ended meanwhile
+    live = store.get(session_id)
+    if live is None:
+        return
+    if revived:
+        _emit("state", state_payload(live), session_room(session_id))
+    _emit("presence", presence_payload(live, store.participants(session_id)), session_room(session_id))
+
+
+def _revive(session_id: str) -> bool:
+    """Rebuild the lost live state of a session that is still active; False if it has ended."""
+    session = db.session.get(WatchSession, session_id)
+    if session is None or not session.active:
+        return False
+    state_store().open(_revived(session))
+    return True
 
 
 def leave(session_id: str, sid: str, *, reason: str = "left") -> list[Participant] | None:
@@ -272,6 +322,8 @@ def _rate(value: object) -> float:
 
 def _live(session_id: str) -> LiveSession:
     live = state_store().get(session_id)
+    if live is None and _revive(session_id):  # lost by a store that restarted: the session goes on
+        live = state_store().get(session_id)
     if live is None:
         raise Gone("This watch session has ended.", code="session_ended")
     return live

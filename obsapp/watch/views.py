@@ -25,6 +25,7 @@ def watch_page(session_id: str):
                    "duration_ms": lesson["duration_ms"], "fps": lesson["fps"], "access": lesson["access"],
                    "media": lesson["media"], "url": url_for("lessons.lesson_page", lesson_id=lesson["id"])},
         "annotations": services.annotations_available(),
+        "transports": services.socket_transports(),
     }
     return render_template("watch/watch.html", session=session, lesson=lesson, page=page,
                            is_host=policy.is_watch_host(current_user, session))

@@ -2,17 +2,19 @@
 // It starts on HTTP long-polling and upgrades to a WebSocket where it can, so a school network that blocks
 // WebSockets still works; it keeps the heartbeat and reconnects with backoff by itself. This module only
 // turns its events into one connection status for the page, and gives requests (events with an answer) a
-// timeout. The browser sends the session cookie itself (same origin).
+// timeout. The browser sends the session cookie itself (same origin). `transports` comes from the server:
+// ["websocket"] when several processes share one port (no long-polling there, see docs/operations.md).
 import { io } from "../vendor/socket.io-client-4.8.4/socket.io.esm.min.js";
 
 // idle | connecting | connected | reconnecting | refused | closed
 export class WatchConnection {
-  constructor({ namespace = "/watch", ackTimeoutMs = 8000 } = {}) {
+  constructor({ namespace = "/watch", ackTimeoutMs = 8000, transports = ["polling", "websocket"] } = {}) {
     this.ackTimeoutMs = ackTimeoutMs;
     this.status = "idle";
     this.statusListeners = new Set();
     this.socket = io(namespace, {
       autoConnect: false,
+      transports,
       reconnectionDelay: 500,
       reconnectionDelayMax: 5000,
     });

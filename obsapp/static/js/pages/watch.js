@@ -27,7 +27,7 @@ class WatchPage {
     // makes goes through the element's own play/pause/seeking events, where the sync picks it up
     this.player = this.video && data.lesson.media.video_url
       ? new LessonPlayer({ video: this.video, timeline: $("timeline"), lesson: data.lesson }) : null;
-    this.socket = new WatchConnection({ namespace: "/watch" });
+    this.socket = new WatchConnection({ namespace: "/watch", transports: data.transports });
     this.clock = new ServerClock((clientTime) => this.socket.request("time", { client_time_ms: clientTime }, 3000));
     this.sync = this.video ? new PlaybackSync(this.video, {
       clock: this.clock,
