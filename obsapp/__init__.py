@@ -39,10 +39,18 @@ def _sqlite_pragmas(dbapi_connection, _record):
 def _no_nul_in_text(_conn, _cursor, _statement, parameters, _context, executemany):
     """PostgreSQL's text cannot hold NUL (U+0000), which SQLite stores: a value with one, from any input (a body, a
     query, a form, an upload's metadata), is invalid input on every database alike, never a server error."""
-    for row in (parameters if executemany else (parameters,)):
-        for value in (row.values() if isinstance(row, dict) else row or ()):
-            if isinstance(value, str) and "\x00" in value:
+    # One statement's parameters are a dict or a tuple; executemany (and SQLAlchemy's batched "insertmanyvalues",
+    # which flattens the rows into one tuple) gives a sequence of them, or of plain values.
+    pending = [parameters]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
                 raise InvalidInput("Text may not contain the NUL character (U+0000).")
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
 
 
 class ObsRequest(Request):
