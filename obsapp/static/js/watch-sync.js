@@ -231,6 +231,7 @@ export class PlaybackSync {
       this._local("play");
     });
     on("pause", () => {
+      this.waiting = false; // a paused element waits for no data: the loop must not stay held back by it
       if (this.video.ended || document.hidden) { this.requestedPaused = true; return; } // ended by itself
       if (this.requestedPaused === true) return;
       this.requestedPaused = true;
