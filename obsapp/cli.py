@@ -9,6 +9,7 @@ import sys
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, ScriptInfo, with_appcontext
+from flask_migrate.cli import db as database_cli
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from obsapp.config import SettingsError
@@ -120,6 +121,24 @@ def worker_command(workers):
 
     run_standalone(current_app._get_current_object(), workers=workers)
 
+
+@click.command("copy")
+@click.option("--to", "target", required=True, metavar="URL",
+              help="The empty database to copy into, e.g. postgresql+psycopg://USER:PW@HOST:5432/DB.")
+@with_appcontext
+def db_copy_command(target):
+    """Copy every row of this database into another, empty one (SQLite to PostgreSQL, or back)."""
+    from obsapp import create_app
+    from obsapp.dbcopy import copy_database
+
+    copied = copy_database(current_app._get_current_object(), target, create_app, echo=click.echo)
+    click.echo(f"Copied {sum(copied.values())} rows in {len(copied)} tables. Point OBSAPP_DATABASE_URL at the new "
+               f"database to use it.")
+
+
+# Flask-Migrate's `db` group (migrations: `obsapp db upgrade`, ...), reached through its entry point; obsapp adds
+# its `copy` command to it.
+database_cli.add_command(db_copy_command)
 
 COMMANDS = (init_command, demo_command, serve_command, worker_command, users_cli, tokens_cli, mentorships_cli)
 
