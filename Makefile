@@ -14,7 +14,7 @@ UV_VERSION := 0.13.9
 LOCK_ARGS := pip compile pyproject.toml --extra test --universal --python-version 3.11 --no-config \
              --custom-compile-command "make lock" --output-file $(LOCK) --quiet
 
-.PHONY: run test setup system-deps browser-deps postgres-deps redis-deps lint bench clean vendor lock upgrade lock-tool
+.PHONY: run test setup system-deps browser-deps postgres-deps redis-deps compose-deps lint bench clean vendor lock upgrade lock-tool
 
 run: setup
 	$(BIN)/obsapp init
@@ -29,7 +29,7 @@ endif
 # media-heavy tests marked database_neutral (each says why).
 PG_PYTEST_ARGS ?= -m "not browser and not database_neutral" --ignore=tests/media
 
-test: setup browser-deps postgres-deps redis-deps
+test: setup browser-deps postgres-deps redis-deps compose-deps
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -49,6 +49,10 @@ postgres-deps:
 # the tests' throwaway redis-server (tests/servers/redis.py); `make run` needs none
 redis-deps:
 	@scripts/ensure-system-deps.sh redis
+
+# the compose tool tests/test_compose.py validates docker-compose.yml with (no Docker daemon needed)
+compose-deps:
+	@scripts/ensure-system-deps.sh compose
 
 # Exactly the locked packages, then obsapp itself (editable, no dependencies of its own choosing);
 # `pip check` fails when pyproject.toml asks for something the lock lacks (then: make lock).

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian/Ubuntu packages obsapp needs, when they are missing.
-# Usage: scripts/ensure-system-deps.sh base|browser|postgres|redis
+# Usage: scripts/ensure-system-deps.sh base|browser|postgres|redis|compose
 # Uses apt-get as root, or sudo when it needs no password; otherwise names the packages to install.
 set -euo pipefail
 
@@ -32,7 +32,11 @@ case "${1:-base}" in
     # the tests' throwaway Redis (tests/servers/redis.py); obsapp itself only talks to OBSAPP_REDIS_URL
     command -v redis-server >/dev/null 2>&1 || want+=(redis-server)
     ;;
-  *) echo "usage: $0 base|browser|postgres|redis" >&2; exit 2 ;;
+  compose)
+    # tests/test_compose.py checks docker-compose.yml with `docker-compose config` (no Docker daemon needed)
+    command -v docker-compose >/dev/null 2>&1 || want+=(docker-compose)
+    ;;
+  *) echo "usage: $0 base|browser|postgres|redis|compose" >&2; exit 2 ;;
 esac
 
 [ ${#want[@]} -eq 0 ] && exit 0
