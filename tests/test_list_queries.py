@@ -5,6 +5,7 @@ paged in SQL: what its reader may no longer see is neither listed nor counted in
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event
@@ -191,3 +192,46 @@ def test_inbox_pages_in_sql(api_as, school, make_user):
         url, pages = page["next"], pages + 1
     assert pages == 4 and len(seen) == len(set(seen)) == 50
     assert set(seen) == visible
+
+
+def test_a_clips_recipients_cost_the_same_queries_for_5_as_for_40(api_as, school, make_user):
+    """The sender's list of who a clip went to, with each recipient's reflections counted: one reflection query
+    for every recipient together."""
+    from obsapp.annotations.models import Annotation, Reply
+    from obsapp.clips.models import FeedbackItem
+
+    reader, _stranger, lessons, _hidden = school
+    from obsapp.accounts.models import User
+    from obsapp.lessons.models import Lesson
+
+    reader_id = reader.id
+    lesson_id = next(lesson.id for lesson in lessons if lesson.owner_id == reader_id)
+    api = api_as(reader)
+    api.get("/api/v1/clips?per_page=1")  # a token's first use is written once: not counted below
+    statements, reflections = [], []
+    for size in (5, 40):
+        reader, lesson = db.session.get(User, reader_id), db.session.get(Lesson, lesson_id)
+        note = Annotation(lesson_id=lesson.id, author_id=reader.id, start_ms=0, kind="question", body="Why?")
+        db.session.add(note)
+        db.session.flush()
+        clip = _clips([lesson], reader, 1)[0]
+        clip.annotation_id = note.id
+        clip_id = clip.id
+        people = [make_user(name=f"Recipient {size}-{n}") for n in range(size)]
+        sent = datetime.now(UTC) - timedelta(hours=1)
+        for n, person in enumerate(people):
+            db.session.add(FeedbackItem(clip_id=clip.id, recipient_id=person.id, sender_id=reader.id, sent_at=sent))
+            db.session.add(Reply(annotation_id=note.id, author_id=person.id, body="Before it was sent (not counted)",
+                                 created_at=sent - timedelta(days=1)))
+            db.session.add_all(Reply(annotation_id=note.id, author_id=person.id, body=f"Reflection {k}")
+                               for k in range(n % 3))
+        db.session.commit()
+        db.session.expunge_all()
+        with counted() as seen:
+            response = api.get(f"/api/v1/clips/{clip_id}/deliveries")
+        assert response.status_code == 200, response.json
+        statements.append(seen)
+        reflections.append(sorted(item["reflections"] for item in response.json["items"]))
+    assert reflections[0] == sorted(n % 3 for n in range(5))
+    assert reflections[1] == sorted(n % 3 for n in range(40))
+    assert len(statements[0]) == len(statements[1]) <= MAX_QUERIES, _listing(*statements)

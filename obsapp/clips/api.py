@@ -25,7 +25,7 @@ from obsapp.clips.schemas import (
 from obsapp.clips.serialize import (
     clip_payload,
     clip_payloads,
-    delivery_payload,
+    delivery_payloads,
     delivery_state,
     feedback_payloads,
     reel_payload,
@@ -144,7 +144,7 @@ def clip_reviewed(clip_id):
 def clip_deliveries(clip_id):
     """Who the clip was sent to, and when they watched, reviewed and reflected (its sender)."""
     rows = services.deliveries(current_user, services.get_clip(current_user, clip_id))
-    return {"items": [delivery_payload(row) for row in rows], "next": None}
+    return {"items": delivery_payloads(rows), "next": None}
 
 
 class RecipientSchema(Schema):
@@ -241,4 +241,4 @@ def reel_reviewed(reel_id):
 @blp.response(200, DeliveryListSchema)
 def reel_deliveries(reel_id):
     rows = services.deliveries(current_user, services.get_reel(current_user, reel_id))
-    return {"items": [delivery_payload(row) for row in rows], "next": None}
+    return {"items": delivery_payloads(rows), "next": None}

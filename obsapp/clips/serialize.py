@@ -158,12 +158,24 @@ def delivery_state(row: FeedbackItem) -> dict:
             "reviewed_at": row.reviewed_at}
 
 
-def delivery_payload(row: FeedbackItem) -> dict:
-    """One recipient of a clip or reel, for its sender: what they did with it."""
-    payload = delivery_state(row)
-    annotation_id = row.clip.annotation_id if row.clip is not None else None
-    payload["reflections"] = services.reflections_since(annotation_id, row.recipient_id, row.sent_at)
-    return payload
+def delivery_payloads(rows: Iterable[FeedbackItem]) -> list[dict]:
+    """The recipients of one clip or reel, for its sender: what each did with it (watched, reviewed, and how
+    many reflections they wrote since it was sent), in one query whatever their number."""
+    rows = list(rows)
+    annotation_ids = {row.clip.annotation_id if row.clip is not None else None for row in rows}
+    reflections: dict[tuple[int | None, int], int] = {}
+    for annotation_id in annotation_ids:
+        since = {row.recipient_id: row.sent_at for row in rows
+                 if (row.clip.annotation_id if row.clip is not None else None) == annotation_id}
+        reflections.update({(annotation_id, user): n for user, n in
+                            services.reflections_since(annotation_id, since).items()})
+    payloads = []
+    for row in rows:
+        payload = delivery_state(row)
+        annotation_id = row.clip.annotation_id if row.clip is not None else None
+        payload["reflections"] = reflections[(annotation_id, row.recipient_id)]
+        payloads.append(payload)
+    return payloads
 
 
 def feedback_payload(row: FeedbackItem, actor: User, facts: Facts | None = None) -> dict:

@@ -14,6 +14,7 @@ import re
 from datetime import datetime
 
 from sqlalchemy import case, select
+from sqlalchemy.orm import selectinload
 
 from obsapp import policy
 from obsapp.accounts.models import Mentorship, User, utcnow
@@ -65,14 +66,19 @@ def _criterion_names(criteria) -> list[str]:
     return [n for n in names if n]
 
 
-def reflections_since(annotation_id: int | None, user_id: int, since: datetime | None) -> int:
-    """How many replies ``user_id`` wrote on the annotation since ``since`` (their reflections); 0 if unknown."""
-    if annotation_id is None:
-        return 0
-    stmt = select(Reply.id).where(Reply.annotation_id == annotation_id, Reply.author_id == user_id)
-    if since is not None:
-        stmt = stmt.where(Reply.created_at >= since)
-    return len(db.session.execute(stmt).all())
+def reflections_since(annotation_id: int | None, since_by_user: dict[int, datetime | None]) -> dict[int, int]:
+    """For each user, how many replies they wrote on the annotation since their time (their reflections on
+    a clip sent to them), in one query; 0 for each when there is no annotation."""
+    counts = dict.fromkeys(since_by_user, 0)
+    if annotation_id is None or not since_by_user:
+        return counts
+    stmt = select(Reply.author_id, Reply.created_at).where(Reply.annotation_id == annotation_id,
+                                                            Reply.author_id.in_(list(since_by_user)))
+    for author_id, created_at in db.session.execute(stmt):
+        since = since_by_user[author_id]
+        if since is None or created_at >= since:
+            counts[author_id] += 1
+    return counts
 
 
 # --- clips -----------------------------------------------------------------------------------------
@@ -302,6 +308,7 @@ def deliveries(actor: User, item: Clip | Reel) -> list[FeedbackItem]:
     """Who it was sent to and what they did (its sender, or anyone who may comment on the lesson(s))."""
     column = FeedbackItem.clip_id if isinstance(item, Clip) else FeedbackItem.reel_id
     rows = list(db.session.execute(select(FeedbackItem).where(column == item.id)
+                                   .options(selectinload(FeedbackItem.recipient), selectinload(FeedbackItem.sender))
                                    .order_by(FeedbackItem.sent_at, FeedbackItem.id)).scalars())
     return policy.visible_deliveries(actor, item, _lessons_of(item), rows, is_reel=isinstance(item, Reel))
 
