@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import uuid
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
@@ -92,8 +93,15 @@ def websocket_only(app: Flask, socketio) -> None:
 
 def _listen_to_message_queue(socketio) -> None:
     """Subscribe to the Socket.IO message queue as the process starts, not on its first connection (python-
-    socketio's default): what other processes send to its first watchers in their first moments is not lost."""
+    socketio's default): what other processes send to its first watchers in their first moments is not lost.
+
+    Each process gets a host id of its own first. The client manager was made in gunicorn's master, before the
+    fork, so every worker would otherwise carry the master's id, and python-socketio drops queue messages that
+    bear its own id (it has delivered those locally already): what one worker emits would never reach the
+    watchers connected to its siblings."""
     server = getattr(socketio, "server", None)
+    if server is not None and hasattr(server.manager, "host_id"):
+        server.manager.host_id = uuid.uuid4().hex
     if server is not None and not server.manager_initialized:
         server.manager_initialized = True
         server.manager.initialize()

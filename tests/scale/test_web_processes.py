@@ -142,6 +142,24 @@ def children(pid: int) -> list[int]:
         return [int(child) for child in handle.read().split()]
 
 
+def holder(server_pid: int, client: socketio.Client) -> int:
+    """The worker process (a child of ``server_pid``) that holds this client's WebSocket connection: the one
+    with a TCP socket whose remote end is the client's local port."""
+    client_port = client.eio.ws.sock.getsockname()[1]
+    inodes = set()
+    with open("/proc/net/tcp") as table:
+        for line in table.readlines()[1:]:
+            fields = line.split()
+            if int(fields[2].split(":")[1], 16) == client_port:
+                inodes.add(f"socket:[{fields[9]}]")
+    for pid in children(server_pid):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                    return pid
+    raise AssertionError(f"no worker of {server_pid} holds the connection from port {client_port}")
+
+
 def names(presence) -> list[str]:
     return sorted(user["name"] for user in presence["users"])
 
@@ -277,9 +295,19 @@ def test_serve_workers_runs_several_processes_over_websocket_only(deployment, tw
         data = json.loads(re.search(r'<script type="application/json" id="watch-data">(.*?)</script>', html,
                                     re.S).group(1))
         assert data["transports"] == ["websocket"]
-        with watcher_on(server, owner) as first, watcher_on(server, owner) as second:
+        with contextlib.ExitStack() as connections:
+            by_process: dict[int, Watcher] = {}  # the first connection each worker process took
+            for _ in range(40):  # the kernel hands each connection to whichever process accepts first
+                watcher = connections.enter_context(watcher_on(server, owner))
+                by_process.setdefault(holder(server.process.pid, watcher.client), watcher)
+                if len(by_process) == 2:
+                    break
+            assert len(by_process) == 2, "40 connections all went to one of the two processes"
+            first, second = by_process.values()
             assert first.join(session["session_id"])["ok"] and second.join(session["session_id"])["ok"]
-            assert first.control("seek", 777)["ok"]
-            assert second.wait_for("state", lambda s: s["action"] == "seek")["position_ms"] == 777
+            assert first.control("seek", 777)["ok"]  # from one process ...
+            assert second.wait_for("state", lambda s: s["action"] == "seek")["position_ms"] == 777  # ... to the other
+            assert second.control("pause", 900)["ok"]
+            assert first.wait_for("state", lambda s: s["action"] == "pause")["position_ms"] == 900
     finally:
         stop(server)
