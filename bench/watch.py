@@ -178,13 +178,17 @@ def client_process(index: int, clients: int, url: str, person: dict, session_ids
                 client.disconnect()
 
 
-def run(url: str, people: list[dict], lesson_id: int, sessions: int, clients: int, interval_ms: int,
-        seconds: float, server_pid: int) -> dict:
-    session_ids = start_sessions(url, people[0]["token"], lesson_id, sessions)
+def run(url: str | list[str], people: list[dict], lesson_id: int, sessions: int, clients: int, interval_ms: int,
+        seconds: float, server_pid: int | list[int]) -> dict:
+    """One load run. ``url`` may list several web processes (sharing one Redis): client process k connects to
+    ``url[k % len(url)]``, so the clients of every session are spread over them; ``server_pid`` likewise."""
+    urls = [url] if isinstance(url, str) else list(url)
+    pids = [server_pid] if isinstance(server_pid, int) else list(server_pid)
+    session_ids = start_sessions(urls[0], people[0]["token"], lesson_id, sessions)
     ctx = mp.get_context("spawn")
     start_queue, result_queue = ctx.Queue(), ctx.Queue()
     processes = [ctx.Process(target=client_process, daemon=True,
-                             args=(k, clients, url, people[k], session_ids, interval_ms, seconds, start_queue,
+                             args=(k, clients, urls[k % len(urls)], people[k], session_ids, interval_ms, seconds, start_queue,
                                    result_queue)) for k in range(clients)]
     for process in processes:
         process.start()
@@ -199,7 +203,7 @@ def run(url: str, people: list[dict], lesson_id: int, sessions: int, clients: in
         for _ in processes:
             start_queue.put(t0)
         time.sleep(max(0.0, t0 - time.monotonic()))
-        cpu0, wall0 = cpu_ticks(server_pid), time.monotonic()
+        cpu0, wall0 = sum(map(cpu_ticks, pids)), time.monotonic()
         results = []
         while len(results) < clients:
             message = result_queue.get(timeout=seconds + 60)
@@ -207,7 +211,7 @@ def run(url: str, people: list[dict], lesson_id: int, sessions: int, clients: in
                 raise SystemExit(f"client process {message[1]} failed: {message[2]}")
             results.append(message)
             if len(results) == 1:
-                cpu1, wall1 = cpu_ticks(server_pid), time.monotonic()
+                cpu1, wall1 = sum(map(cpu_ticks, pids)), time.monotonic()
     finally:
         for process in processes:
             process.join(timeout=20)
