@@ -15,7 +15,15 @@ from tests.jobs.processes import OBSAPP, Jobs, alive, children_named, kill_hard,
 from tests.servers import database as test_database
 from tests.waiting import wait_for_server, wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.database_neutral(
+    reason="a server killed and restarted around a transcode; on PostgreSQL the same takeover is tested by "
+    "tests/scale/test_workers.py and the lease rules by tests/jobs/test_leases.py")]
+
+
+@pytest.fixture(scope="module")
+def long_source(tmp_path_factory):
+    """One long lesson for the module (made once: it takes seconds)."""
+    return long_lesson(tmp_path_factory.mktemp("long"))
 
 
 def serve(env: dict, log_path) -> LiveServer:
@@ -35,7 +43,7 @@ def serve(env: dict, log_path) -> LiveServer:
     raise RuntimeError("no free port in 5 attempts")
 
 
-def test_serve_killed_mid_transcode_leaves_no_ffmpeg_and_reruns_the_job(tmp_path):
+def test_serve_killed_mid_transcode_leaves_no_ffmpeg_and_reruns_the_job(tmp_path, long_source):
     database_url = test_database.new_database_url(tmp_path, "restart")
     env = {**os.environ, "OBSAPP_INSTANCE_PATH": str(tmp_path / "instance"), "OBSAPP_MEDIA_ROOT": str(tmp_path / "m"),
            "OBSAPP_DATABASE_URL": database_url, "OBSAPP_JOB_WORKERS": "1", "OBSAPP_LOG_LEVEL": "INFO",
@@ -50,7 +58,7 @@ def test_serve_killed_mid_transcode_leaves_no_ffmpeg_and_reruns_the_job(tmp_path
     server = serve(env, log_path)
     try:
         lesson_id = server.api("POST", "/api/v1/lessons", json={"title": "Long"}).json()["id"]
-        source = long_lesson(tmp_path)
+        source = long_source
         with source.open("rb") as handle:
             sent = server.api("POST", f"/api/v1/lessons/{lesson_id}/video", files={"file": (source.name, handle)},
                               timeout=120)

@@ -33,6 +33,12 @@ pytestmark = pytest.mark.slow
 LEASE_S = 6  # short, so that a dead worker's job is noticed within seconds
 
 
+@pytest.fixture(scope="module")
+def long_source(tmp_path_factory):
+    """One long lesson for the module (made once: it takes seconds)."""
+    return long_lesson(tmp_path_factory.mktemp("long"))
+
+
 @dataclass
 class Cluster:
     base: Path
@@ -112,8 +118,8 @@ def cluster(tmp_path_factory):
     redis.stop()
 
 
-def test_a_worker_killed_mid_ingest_hands_the_job_to_the_other(cluster, tmp_path_factory):
-    source = long_lesson(tmp_path_factory.mktemp("long"))
+def test_a_worker_killed_mid_ingest_hands_the_job_to_the_other(cluster, long_source):
+    source = long_source
     first, second = cluster.worker("a"), cluster.worker("b")
     lesson_id, job_id = cluster.upload(source)
 
@@ -145,13 +151,13 @@ def test_a_worker_killed_mid_ingest_hands_the_job_to_the_other(cluster, tmp_path
     stop(survivor)
 
 
-def test_a_light_job_is_not_stuck_behind_a_heavy_one(cluster, media_samples, tmp_path_factory):
+def test_a_light_job_is_not_stuck_behind_a_heavy_one(cluster, media_samples, long_source):
     heavy = cluster.worker("heavy", "--queues", "heavy")
     light = cluster.worker("light", "--queues", "light")
     short_id, _ = cluster.upload(media_samples["h264_aac_mp4"], "Short")
     assert cluster.settled(short_id)["status"] == "ready"
 
-    long_id, long_job = cluster.upload(long_lesson(tmp_path_factory.mktemp("long")), "Long")
+    long_id, long_job = cluster.upload(long_source, "Long")
     wait_until(lambda: cluster.jobs.row(long_job)["state"] == "running", "the long ingest to start")
     clip = cluster.web.api("POST", f"/api/v1/lessons/{short_id}/clips",
                            json={"start_ms": 500, "end_ms": 1500, "title": "Quick", "accurate": False})
