@@ -118,10 +118,11 @@ def run_worker(app: Flask, *, concurrency: int, queues: list[str], loglevel: str
     again without using an attempt)."""
     celery = celery_for(app)
     shutdown: threading.Event = celery.obsapp_shutdown  # type: ignore[attr-defined]
-    stop_sweeping = threading.Event()
+    stop_sweeping = threading.Event()  # the sweep and the housekeeping chores
 
     def ready(**_kwargs) -> None:
         worker.start_sweeping(app, stop_sweeping)
+        worker.start_housekeeping(app, stop_sweeping)
         try:
             log.info("Queued jobs sent again at start: %s", republish_queued(app))
         except Exception:  # noqa: BLE001 - Redis away for a moment: the sweep and later starts cover it

@@ -392,6 +392,23 @@ def start_sweeping(app: Flask, stop: threading.Event) -> threading.Thread:
     return thread
 
 
+def start_housekeeping(app: Flask, stop: threading.Event) -> threading.Thread:
+    """Every few minutes, until ``stop``: the domains' chores (expire abandoned uploads, sweep tmp)."""
+
+    def loop() -> None:
+        while not stop.wait(300):
+            try:
+                for chore in queue.HOUSEKEEPING:
+                    with app.app_context(), uow.transaction():
+                        chore()
+            except Exception:  # noqa: BLE001
+                log.exception("housekeeping failed")
+
+    thread = threading.Thread(target=loop, name="obsapp-job-housekeeping", daemon=True)
+    thread.start()
+    return thread
+
+
 def _scratch_root(app: Flask):
     with app.app_context():
         return media_store().tmp_root
@@ -413,7 +430,7 @@ class WorkerPool:
             thread.start()
             self.threads.append(thread)
         start_sweeping(self.app, self.stop)
-        threading.Thread(target=self._housekeeping, name="obsapp-job-housekeeping", daemon=True).start()
+        start_housekeeping(self.app, self.stop)
 
     def _loop(self, worker_id: str) -> None:
         while not self.stop.is_set():
@@ -429,16 +446,6 @@ class WorkerPool:
                 time.sleep(1)
             queue.wakeup.wait(POLL_S)
             queue.wakeup.clear()
-
-    def _housekeeping(self) -> None:
-        """Every few minutes: expire abandoned uploads, sweep tmp (the domains' chores)."""
-        while not self.stop.wait(300):
-            try:
-                for chore in queue.HOUSEKEEPING:
-                    with self.app.app_context(), uow.transaction():
-                        chore()
-            except Exception:  # noqa: BLE001
-                log.exception("housekeeping failed")
 
     def shutdown(self, timeout: float = 10.0) -> None:
         self.stop.set()
