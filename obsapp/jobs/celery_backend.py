@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 
 from celery import Celery, signals
@@ -141,7 +142,7 @@ def run_worker(app: Flask, *, concurrency: int, queues: list[str], loglevel: str
     try:
         celery.worker_main([
             "worker", "--pool=threads", f"--concurrency={max(1, concurrency)}", f"--queues={','.join(queues)}",
-            f"--loglevel={loglevel}", f"--hostname=obsapp-{os.getpid()}@{worker.HOST}", "--without-gossip",
+            f"--loglevel={loglevel}", f"--hostname=obsapp-{os.getpid()}@{socket.gethostname()}", "--without-gossip",
             "--without-mingle", "--without-heartbeat",
         ])
     finally:

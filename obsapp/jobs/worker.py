@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import threading
 import time
 import traceback
@@ -39,7 +38,7 @@ from obsapp.storage import media_store
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 10  # at most; a third of the lease when that is shorter
 POLL_S = 2.0
-HOST = socket.gethostname()
+HOST = media_run.HOST  # host name and pid namespace: where a worker's process id means that process
 
 
 def lease_seconds(app: Flask) -> int:

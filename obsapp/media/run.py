@@ -148,7 +148,18 @@ def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
 
 # -- records of running children, for a worker that takes over --------------
 
-HOST = socket.gethostname()
+def _host_identity() -> str:
+    """This machine as process ids see it: the host name, and the pid namespace where there is one (containers
+    that share a host name or a volume never take each other's process ids for their own)."""
+    name = socket.gethostname()
+    with contextlib.suppress(OSError):
+        namespace = "".join(ch for ch in os.readlink("/proc/self/ns/pid") if ch.isdigit())
+        if namespace:
+            return f"{name}~{namespace}"
+    return name
+
+
+HOST = _host_identity()
 _record_dir: Path | None = None
 _scratch_root: Path | None = None
 
