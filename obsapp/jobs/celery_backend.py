@@ -19,12 +19,14 @@ import logging
 import os
 import socket
 import threading
+from datetime import timedelta
 
 from celery import Celery, signals
 from flask import Flask
 from kombu import Queue
 from sqlalchemy import select
 
+from obsapp.accounts.models import utcnow
 from obsapp.extensions import db
 from obsapp.jobs import queue, worker
 from obsapp.jobs.models import Job
@@ -112,6 +114,43 @@ def republish_queued(app: Flask) -> int:
     return len(targets)
 
 
+def waiting_messages(app: Flask) -> int:
+    """How many messages wait in the job queues (sent, not yet reserved by a worker). Declares the queues
+    (again, after a Redis that restarted empty), as a worker does."""
+    celery = celery_for(app)
+    with celery.connection_for_read() as connection:
+        channel = connection.default_channel
+        return sum(entity(channel).queue_declare().message_count for entity in celery.conf.task_queues)
+
+
+def resend_lost(app: Flask, older_than: timedelta) -> int:
+    """When the queues are empty but the table has jobs queued for longer than ``older_than``, their messages
+    were lost (Redis restarted without persistence, or away when they were committed): send them again. Run
+    by every celery worker with its sweep; a duplicate (a message reserved meanwhile) is dropped by the claim,
+    and none pile up: nothing is sent while any message waits."""
+    if waiting_messages(app):
+        return 0
+    with app.app_context():
+        rows = db.session.execute(select(Job.id, Job.kind, Job.args).where(
+            Job.state == "queued", Job.created_at < utcnow() - older_than).order_by(Job.id)).all()
+        targets = [(job_id, queue.queue_of(kind, args)) for job_id, kind, args in rows]
+        db.session.rollback()
+    for job_id, queue_name in targets:
+        send(app, job_id, queue_name)
+    if targets:
+        log.warning("Sent %s queued job(s) again: the queues were empty (messages lost)", len(targets))
+    return len(targets)
+
+
+def _resend_loop(app: Flask, stop: threading.Event) -> None:
+    interval = worker.sweep_seconds(app)
+    while not stop.wait(interval):
+        try:
+            resend_lost(app, timedelta(seconds=interval))
+        except Exception:  # noqa: BLE001 - Redis or the database away for a moment: next round
+            log.warning("checking for lost job messages failed", exc_info=True)
+
+
 def run_worker(app: Flask, *, concurrency: int, queues: list[str], loglevel: str = "INFO") -> None:
     """``obsapp worker`` with the celery backend: a Celery worker on ``queues`` running ``concurrency`` jobs at
     once in threads (each job's work is ffmpeg processes; threads share the app and its sweep), plus the sweep
@@ -124,6 +163,8 @@ def run_worker(app: Flask, *, concurrency: int, queues: list[str], loglevel: str
     def ready(**_kwargs) -> None:
         worker.start_sweeping(app, stop_sweeping)
         worker.start_housekeeping(app, stop_sweeping)
+        threading.Thread(target=_resend_loop, args=(app, stop_sweeping), name="obsapp-job-resend",
+                         daemon=True).start()
         try:
             log.info("Queued jobs sent again at start: %s", republish_queued(app))
         except Exception:  # noqa: BLE001 - Redis away for a moment: the sweep and later starts cover it

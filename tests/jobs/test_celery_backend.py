@@ -106,3 +106,17 @@ def test_the_celery_backend_needs_redis(tmp_path, monkeypatch):
     monkeypatch.setenv("OBSAPP_SECRET_KEY", "a-long-random-secret-for-this-test-0123456789")
     config = load_settings(tmp_path)
     assert (config["JOB_BACKEND"], config["JOB_LEASE_SECONDS"]) == ("celery", 120)
+
+
+def test_lost_messages_are_sent_again_once_while_the_queues_are_empty(app, own_database, celery_app):
+    from datetime import timedelta
+
+    job = queue.enqueue("lesson.ingest", lesson_id=10**9)
+    uow.commit()
+    assert celery_backend.resend_lost(app, timedelta(0)) == 0  # its message waits: nothing is lost
+    celery_app.flushall()  # Redis restarted empty
+    assert celery_backend.resend_lost(app, timedelta(minutes=5)) == 0  # too recent to call lost
+    assert celery_backend.resend_lost(app, timedelta(0)) == 1
+    assert messages(celery_app, "heavy") == [job.id]
+    assert celery_backend.resend_lost(app, timedelta(0)) == 0  # no pile of duplicates
+    assert celery_backend.waiting_messages(app) == 1
