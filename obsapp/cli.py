@@ -113,13 +113,30 @@ def serve_command(host, port, threads, no_jobs, workers):
 
 
 @click.command("worker")
-@click.option("--workers", type=int, default=None, help="Jobs run at once (default: OBSAPP_JOB_WORKERS).")
+@click.option("--concurrency", "--workers", "concurrency", type=click.IntRange(min=1), default=None,
+              help="Jobs run at once (default: OBSAPP_JOB_WORKERS).")
+@click.option("--queues", default="heavy,light", show_default=True,
+              help="With OBSAPP_JOB_BACKEND=celery: the queues this worker takes jobs from (heavy: ingest, face "
+                   "blurring, reels; light: the rest).")
 @with_appcontext
-def worker_command(workers):
+def worker_command(concurrency, queues):
     """Run jobs (ingest, clips, reels) apart from the web process, until stopped."""
+    app = current_app._get_current_object()
+    names = [name.strip().lower() for name in queues.split(",") if name.strip()]
+    if not names or any(name not in ("heavy", "light") for name in names):
+        raise click.BadParameter("use heavy, light or heavy,light", param_hint="--queues")
+    if app.config["JOB_BACKEND"] == "celery":
+        from obsapp.jobs.celery_backend import run_worker
+
+        run_worker(app, concurrency=concurrency or app.config["JOB_WORKERS"], queues=names,
+                   loglevel=app.config["LOG_LEVEL"])
+        return
+    if queues != "heavy,light":
+        raise click.BadParameter("queues are those of the celery backend (OBSAPP_JOB_BACKEND=celery); the "
+                                 "embedded worker takes every job", param_hint="--queues")
     from obsapp.jobs.worker import run_standalone
 
-    run_standalone(current_app._get_current_object(), workers=workers)
+    run_standalone(app, workers=concurrency)
 
 
 @click.command("copy")

@@ -16,7 +16,7 @@ from sqlalchemy.exc import ArgumentError
 PACKAGE_DIR = Path(__file__).resolve().parent
 SOURCE_ROOT = PACKAGE_DIR.parent  # the checkout, when running from one (an editable install)
 WEAK_SECRETS = {"", "dev", "secret", "change-me", "changeme", "obsapp"}
-JOB_BACKENDS = ("embedded",)  # "celery" comes with running at scale
+JOB_BACKENDS = ("embedded", "celery")
 LOG_FORMATS = ("text", "json")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -45,7 +45,9 @@ SETTINGS: dict[str, tuple[object, object]] = {
     "KEEP_ORIGINALS": (True, _bool),
     "UPLOAD_EXPIRY_HOURS": (48, _int),
     "JOB_WORKERS": (None, _int),
-    "JOB_BACKEND": ("embedded", str),  # validated: only "embedded" for now
+    "JOB_BACKEND": ("embedded", str),  # embedded (job threads in serve/worker) | celery (needs REDIS_URL)
+    # a running job's lease: renewed by its worker while it runs; once expired, any worker queues the job again
+    "JOB_LEASE_SECONDS": (120, _int),
     "FFMPEG_TIMEOUT_S": (6 * 3600, _int),
     "MAX_RENDITION_HEIGHT": (1080, _int),
     "LOGIN_RATE_LIMIT": ("10 per 5 minutes", str),
@@ -214,14 +216,18 @@ def _validate(values: dict) -> None:
         value = str(values[name]).strip()
         value = value.upper() if name == "LOG_LEVEL" else value.lower()
         if value not in allowed:
-            hint = " (celery comes with running at scale)" if name == "JOB_BACKEND" else ""
-            raise SettingsError(f"OBSAPP_{name}={values[name]!r} is not valid: use {' or '.join(allowed)}{hint}.")
+            raise SettingsError(f"OBSAPP_{name}={values[name]!r} is not valid: use {' or '.join(allowed)}.")
         values[name] = value
     redis_url = str(values["REDIS_URL"] or "").strip()
     values["REDIS_URL"] = redis_url
     if redis_url and urlsplit(redis_url).scheme not in REDIS_SCHEMES:
         raise SettingsError(f"OBSAPP_REDIS_URL={redis_url!r} is not valid: use redis://HOST:PORT/N "
                             "(or rediss:// for TLS, unix:///path/to/socket).")
+    if values["JOB_BACKEND"] == "celery" and not redis_url:
+        raise SettingsError("OBSAPP_JOB_BACKEND=celery needs OBSAPP_REDIS_URL (redis://HOST:PORT/N): Redis is the "
+                            "Celery workers' broker.")
+    if values["JOB_LEASE_SECONDS"] < 5:
+        raise SettingsError("OBSAPP_JOB_LEASE_SECONDS must be 5 seconds or more.")
     transports = [t.strip().lower() for t in str(values["SOCKETIO_TRANSPORTS"] or "").split(",") if t.strip()]
     if not transports or any(t not in ("websocket", "polling") for t in transports):
         raise SettingsError(f"OBSAPP_SOCKETIO_TRANSPORTS={values['SOCKETIO_TRANSPORTS']!r} is not valid: use "

@@ -133,7 +133,7 @@ def test_init_creates_a_missing_instance_folder(cli_env):
 
 @pytest.mark.parametrize(("settings", "expected"), [
     ({"OBSAPP_INSTANCE_PATH": "{file}"}, "is a file, not a folder"),
-    ({"OBSAPP_JOB_BACKEND": "celery"}, "OBSAPP_JOB_BACKEND='celery' is not valid: use embedded"),
+    ({"OBSAPP_JOB_BACKEND": "celery", "OBSAPP_REDIS_URL": ""}, "OBSAPP_JOB_BACKEND=celery needs OBSAPP_REDIS_URL"),
     ({"OBSAPP_DATABASE_URL": "sqlite:///{folder}"}, "The database could not be used (unable to open database file)"),
 ])
 def test_a_setting_that_cannot_work_is_one_line(cli_env, settings, expected):

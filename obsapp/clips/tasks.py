@@ -11,7 +11,7 @@ from obsapp.clips import services
 from obsapp.clips.media import clip_key, reel_key
 from obsapp.clips.models import Clip, Reel
 from obsapp.extensions import db
-from obsapp.jobs.queue import Task
+from obsapp.jobs.queue import HEAVY, LIGHT, Task
 from obsapp.lessons.services import rendition_key
 from obsapp.media import MediaError
 from obsapp.media.captions import Caption, shifted, write_webvtt
@@ -149,5 +149,11 @@ def render_reel(ctx, reel_id: int) -> dict | None:
     return {"mode": result.mode, "duration_ms": result.duration_ms}
 
 
-TASKS = (Task("clip.render", render_clip, on_failure=_clip_failed, max_attempts=2),
-         Task("reel.render", render_reel, on_failure=_reel_failed, max_attempts=2))
+def clip_queue(args: dict) -> str:
+    """A clip is a short cut (light) unless its faces are blurred, which decodes and encodes every frame."""
+    clip = db.session.get(Clip, args.get("clip_id"))
+    return HEAVY if clip is not None and clip.blur_faces else LIGHT
+
+
+TASKS = (Task("clip.render", render_clip, on_failure=_clip_failed, max_attempts=2, queue=clip_queue),
+         Task("reel.render", render_reel, on_failure=_reel_failed, max_attempts=2, queue=HEAVY))

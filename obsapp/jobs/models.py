@@ -31,3 +31,7 @@ class Job(db.Model):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The lease of a running job: only the holder of the token may record its progress and its end; the holder
+    # renews the expiry while it runs, and once it has passed any worker's sweep() queues the job again.
+    lease_token: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

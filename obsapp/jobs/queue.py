@@ -2,8 +2,9 @@
 
 A job row is added to the caller's session and becomes visible to workers when the caller's unit of work
 commits (never before: a worker can't pick up a job whose lesson isn't saved yet). The embedded
-backend's workers poll the table and are woken at once by a commit that added jobs.
-A distributed backend (RQ or Celery on Redis) can plug in behind the same function.
+backend's workers poll the table and are woken at once by a commit that added jobs. With
+``OBSAPP_JOB_BACKEND=celery`` the commit also sends the job's id to its Celery queue (``heavy`` or ``light``,
+declared by each task); the row stays the record of state, progress and errors either way.
 """
 
 from __future__ import annotations
@@ -12,11 +13,18 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from obsapp import uow
 from obsapp.extensions import db
 from obsapp.jobs.models import Job
+
+# Celery queues: long ffmpeg work (transcodes, face blurring, reels) apart, so that quick jobs never wait
+# behind it.
+HEAVY, LIGHT = "heavy", "light"
+QUEUES = (HEAVY, LIGHT)
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,13 @@ class Task:
     run: Callable  # run(ctx: JobContext, **args) -> dict | None
     on_failure: Callable | None = None  # on_failure(job, message) -> None, inside the job's session
     max_attempts: int = 2
+    # HEAVY or LIGHT: the Celery queue its jobs are sent to; or queue(args) -> HEAVY | LIGHT for a task whose
+    # weight depends on the job (read when the job is sent, inside the sender's session)
+    queue: str | Callable[[dict], str] = LIGHT
+
+    def __post_init__(self) -> None:
+        if not callable(self.queue) and self.queue not in QUEUES:
+            raise ValueError(f"task {self.name!r}: queue must be one of {QUEUES}")
 
 
 TASKS: dict[str, Task] = {}
@@ -55,7 +70,29 @@ def enqueue(task_name: str, *, owner_id: int | None = None, lesson_id: int | Non
     db.session.add(job)
     db.session.flush()
     db.session.info["obsapp.jobs_added"] = True
+    if current_app.config.get("JOB_BACKEND") == "celery":
+        uow.after_commit(dispatch, current_app._get_current_object(), job.id, queue_of(task_name, args))
     return job
+
+
+def queue_of(task_name: str, args: dict | None) -> str:
+    """The Celery queue of a job of ``task_name`` with ``args`` (a light one for a task this process lacks)."""
+    task = TASKS.get(task_name)
+    if task is None:
+        return LIGHT
+    chosen = task.queue(dict(args or {})) if callable(task.queue) else task.queue
+    return chosen if chosen in QUEUES else LIGHT
+
+
+def dispatch(app, job_id: int, queue_name: str) -> None:
+    """Tell the workers that job ``job_id`` (committed, ``queued``) waits: local job threads are woken; with
+    the celery backend its id is sent to ``queue_name``. Sending twice is harmless (a row is claimed once).
+    Called after the commit that queued the job; uses no session."""
+    wakeup.set()
+    if app.config.get("JOB_BACKEND") == "celery":
+        from obsapp.jobs import celery_backend
+
+        celery_backend.send(app, job_id, queue_name)
 
 
 @event.listens_for(Session, "after_commit")

@@ -9,7 +9,7 @@ from flask import current_app
 
 from obsapp import uow
 from obsapp.extensions import db
-from obsapp.jobs.queue import Task
+from obsapp.jobs.queue import HEAVY, Task
 from obsapp.lessons import services
 from obsapp.lessons.models import Lesson
 from obsapp.media import MediaError
@@ -70,4 +70,4 @@ def ingest_lesson(ctx, lesson_id: int) -> dict | None:
     return {"mode": result.mode, "duration_ms": result.duration_ms}
 
 
-TASKS = (Task("lesson.ingest", ingest_lesson, on_failure=_ingest_failed, max_attempts=2),)
+TASKS = (Task("lesson.ingest", ingest_lesson, on_failure=_ingest_failed, max_attempts=2, queue=HEAVY),)

@@ -4,6 +4,13 @@ Every process runs in its own session (process group) so that a timeout, a
 cancellation or :func:`kill_all` can take down ffmpeg together with anything it
 spawned.  stderr is drained by a thread into a bounded buffer so a chatty
 process can never dead-lock on a full pipe.
+
+Children never outlive their worker: on Linux each one asks the kernel for
+SIGKILL when its parent dies (``PR_SET_PDEATHSIG``), and, when
+:func:`record_processes_in` names a folder, each one is recorded there (a small
+JSON file: its process group, its start time, the working paths it writes) for
+as long as it runs, so that :func:`reap_orphans` can end any that survived a
+dead worker all the same and remove their half-written output.
 """
 
 from __future__ import annotations
@@ -11,10 +18,14 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
+import ctypes
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -33,6 +44,8 @@ __all__ = [
     "ffprobe_json",
     "kill_all",
     "live_pids",
+    "reap_orphans",
+    "record_processes_in",
     "run",
     "safe_input",
 ]
@@ -105,6 +118,156 @@ def ffmpeg_input(path: str | os.PathLike[str]) -> list[str]:
 def ffmpeg_cmd(*args: str | os.PathLike[str]) -> list[str]:
     """ffmpeg with quiet, non-interactive global options, then ``args``."""
     return [ffmpeg_bin(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *map(os.fspath, args)]
+
+
+# -- children die with their parent -----------------------------------------
+
+_PR_SET_PDEATHSIG = 1
+_prctl = None
+if sys.platform.startswith("linux"):
+    with contextlib.suppress(OSError, AttributeError):
+        _prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here: the child only calls it
+        _prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+        _prctl.restype = ctypes.c_int
+
+
+def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGKILL when the thread that started it ends (the runner
+    waits in that thread for as long as the child runs, so: when the worker process dies). ``None`` where
+    the platform has no such request."""
+    if _prctl is None:
+        return None
+
+    def request() -> None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent_pid:  # the parent died before the request was made
+            os._exit(1)
+
+    return request
+
+
+# -- records of running children, for a worker that takes over --------------
+
+def _host_identity() -> str:
+    """This machine as process ids see it: the host name, and the pid namespace where there is one (containers
+    that share a host name or a volume never take each other's process ids for their own)."""
+    name = socket.gethostname()
+    with contextlib.suppress(OSError):
+        namespace = "".join(ch for ch in os.readlink("/proc/self/ns/pid") if ch.isdigit())
+        if namespace:
+            return f"{name}~{namespace}"
+    return name
+
+
+HOST = _host_identity()
+_record_dir: Path | None = None
+_scratch_root: Path | None = None
+
+
+def record_processes_in(folder: str | os.PathLike[str] | None, scratch: str | os.PathLike[str] | None = None) -> None:
+    """Record every process started from now on in ``folder`` (``None``: stop recording). ``scratch`` is the
+    working folder (the media store's ``tmp/``): the top-level entries of it that a process writes to are
+    noted, and removed by :func:`reap_orphans` if that process is found orphaned."""
+    global _record_dir, _scratch_root
+    if folder is None:
+        _record_dir = _scratch_root = None
+        return
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    _record_dir = path
+    _scratch_root = Path(scratch).resolve() if scratch is not None else None
+
+
+def _start_ticks(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (Linux), which tells a reused pid apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    try:
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def _scratch_entries(args: Sequence[str]) -> list[str]:
+    if _scratch_root is None:
+        return []
+    entries = set()
+    for arg in args:
+        if not arg.startswith("/"):
+            continue
+        try:
+            relative = Path(arg).resolve().relative_to(_scratch_root)
+        except ValueError:
+            continue
+        if relative.parts and relative.parts[0] != "uploads":
+            entries.add(str(_scratch_root / relative.parts[0]))
+    return sorted(entries)
+
+
+def _record(proc: subprocess.Popen[bytes], args: Sequence[str]) -> Path | None:
+    folder = _record_dir
+    if folder is None:
+        return None
+    record = {"host": HOST, "owner_pid": os.getpid(), "owner_ticks": _start_ticks(os.getpid()), "pid": proc.pid,
+              "ticks": _start_ticks(proc.pid), "scratch": _scratch_entries(args), "program": os.path.basename(args[0])}
+    path = folder / f"{HOST}.{proc.pid}.json"
+    try:
+        tmp = folder / f".{HOST}.{proc.pid}.json.tmp"
+        tmp.write_text(json.dumps(record))
+        os.replace(tmp, path)
+    except OSError:
+        return None
+    return path
+
+
+def _alive(pid: int, ticks: int | None) -> bool:
+    """Whether ``pid`` still runs and is the same process (same start time) that was recorded."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    if ticks is None:
+        return True
+    now = _start_ticks(pid)
+    return now is None or now == ticks  # /proc unreadable: assume it is
+
+
+def reap_orphans(folder: str | os.PathLike[str]) -> list[int]:
+    """End the recorded processes of this host whose worker process is gone (SIGKILL to the process group),
+    remove the working paths they wrote, and forget them. Returns the pids that were still running."""
+    killed: list[int] = []
+    path = Path(folder)
+    if not path.is_dir():
+        return killed
+    for entry in sorted(path.glob(f"{HOST}.*.json")):
+        try:
+            record = json.loads(entry.read_text())
+            owner, owner_ticks = int(record["owner_pid"]), record.get("owner_ticks")
+            pid, ticks = int(record["pid"]), record.get("ticks")
+        except (OSError, ValueError, KeyError, TypeError):
+            entry.unlink(missing_ok=True)
+            continue
+        if _alive(owner, owner_ticks):
+            continue
+        if _alive(pid, ticks):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)  # its own session: the group id is its pid
+            killed.append(pid)
+            deadline = time.monotonic() + _KILL_GRACE_S
+            while _alive(pid, ticks) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        for scratch in record.get("scratch") or []:
+            target = Path(scratch)
+            if target.is_dir():
+                shutil.rmtree(target, ignore_errors=True)
+            else:
+                target.unlink(missing_ok=True)
+        entry.unlink(missing_ok=True)
+    return killed
 
 
 # -- live process registry ----------------------------------------------------
@@ -207,6 +370,7 @@ def run(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            preexec_fn=_die_with_parent(os.getpid()),  # a prctl call only, resolved beforehand
         )
     except OSError as exc:
         raise MediaError(
@@ -214,6 +378,7 @@ def run(
         ) from exc
     with _live_lock:
         _live[proc.pid] = proc
+    record = _record(proc, args)
 
     tail: collections.deque[bytes] = collections.deque(maxlen=200)
     drainer = threading.Thread(target=_drain_stderr, args=(proc.stderr, tail), daemon=True)
@@ -264,6 +429,8 @@ def run(
         drainer.join(5)
         if proc.stdout is not None:
             proc.stdout.close()
+        if record is not None:
+            record.unlink(missing_ok=True)
         with _live_lock:
             _live.pop(proc.pid, None)
             if proc.pid in _killed_at_shutdown:
