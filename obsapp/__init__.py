@@ -123,6 +123,10 @@ def _register_domain_hooks(app: Flask) -> None:
     from obsapp.watch import events as watch_events
 
     queue.register(*lessons_tasks.TASKS, *clips_tasks.TASKS)
+    if app.config.get("JOB_BACKEND") == "celery":  # only then is Celery imported at all
+        from obsapp.jobs import celery_backend
+
+        queue.register_sender("celery", celery_backend.send)
     queue.register_housekeeping(uploads.expire_abandoned)
     lessons_views.DASHBOARD_PANELS["feedback"] = clips_views.dashboard_feedback
     watch_events.init_app(app)

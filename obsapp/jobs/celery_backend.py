@@ -191,3 +191,6 @@ def run_worker(app: Flask, *, concurrency: int, queues: list[str], loglevel: str
         signals.worker_ready.disconnect(ready)
         signals.worker_shutting_down.disconnect(shutting_down)
         signals.worker_shutdown.disconnect(stopped)
+
+
+queue.register_sender("celery", send)  # importing the backend plugs it into the queue (create_app imports it)

@@ -84,15 +84,26 @@ def queue_of(task_name: str, args: dict | None) -> str:
     return chosen if chosen in QUEUES else LIGHT
 
 
+SENDERS: dict[str, Callable[[object, int, str], None]] = {}  # backend -> send(app, job_id, queue_name)
+
+
+def register_sender(backend: str, send: Callable[[object, int, str], None]) -> None:
+    """A job backend that carries job ids to its workers (``celery_backend`` registers itself; the queue
+    imports no backend)."""
+    SENDERS[backend] = send
+
+
 def dispatch(app, job_id: int, queue_name: str) -> None:
     """Tell the workers that job ``job_id`` (committed, ``queued``) waits: local job threads are woken; with
-    the celery backend its id is sent to ``queue_name``. Sending twice is harmless (a row is claimed once).
-    Called after the commit that queued the job; uses no session."""
+    a backend that has a sender (celery) its id is sent to ``queue_name``. Sending twice is harmless (a row is
+    claimed once). Called after the commit that queued the job; uses no session."""
     wakeup.set()
-    if app.config.get("JOB_BACKEND") == "celery":
-        from obsapp.jobs import celery_backend
-
-        celery_backend.send(app, job_id, queue_name)
+    backend = app.config.get("JOB_BACKEND")
+    send = SENDERS.get(backend)
+    if send is None and backend not in (None, "embedded"):
+        raise RuntimeError(f"job backend {backend!r} has no sender registered (create_app registers it)")
+    if send is not None:
+        send(app, job_id, queue_name)
 
 
 @event.listens_for(Session, "after_commit")
