@@ -87,6 +87,17 @@ def erase_person(actor: User | None, user_id: int, confirm: str | None) -> dict:
     return receipt
 
 
+def erasure_preview(person: User) -> dict:
+    """What erasing ``person`` would remove, counted, for the confirmation page."""
+    def count(model, condition) -> int:
+        return db.session.execute(select(func.count()).select_from(model).where(condition)).scalar_one()
+
+    return {"lessons": count(Lesson, Lesson.owner_id == person.id),
+            "annotations": count(Annotation, Annotation.author_id == person.id),
+            "replies": count(Reply, Reply.author_id == person.id),
+            "tokens": count(ApiToken, ApiToken.user_id == person.id)}
+
+
 def _delete(model, condition) -> int:
     return db.session.execute(delete(model).where(condition).execution_options(synchronize_session=False)).rowcount \
         or 0

@@ -7,11 +7,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from obsapp import policy, uow
-from obsapp.errors import ObsError
+from obsapp.accounts.models import User
+from obsapp.errors import NotFound, ObsError
 from obsapp.extensions import db
 from obsapp.lessons import services as lessons
 from obsapp.lessons.models import Lesson
-from obsapp.privacy import services
+from obsapp.privacy import erasure, services
 from obsapp.privacy.models import AUDIT_ACTIONS, LessonConsent
 
 bp = Blueprint("privacy", __name__, template_folder="templates")
@@ -55,3 +56,22 @@ def admin_audit():
         action = None
     entries = db.session.execute(services.all_audit(current_user, action=action).limit(PAGE_SIZE)).scalars()
     return render_template("privacy/admin_audit.html", entries=list(entries), actions=AUDIT_ACTIONS, action=action)
+
+
+@bp.route("/admin/people/<int:user_id>/erase", methods=["GET", "POST"])
+@login_required
+def erase_page(user_id: int):
+    """Erase a person (administrators): what will go, a confirmation by their email address, then the receipt."""
+    policy.require_admin(current_user)
+    person = db.session.get(User, user_id)
+    if person is None:
+        raise NotFound("No such person.")
+    if request.method == "POST":
+        try:
+            receipt = erasure.erase_person(current_user, person.id, request.form.get("confirm"))
+        except ObsError as exc:
+            uow.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for("privacy.erase_page", user_id=user_id))
+        return render_template("privacy/erased.html", receipt=receipt)
+    return render_template("privacy/erase.html", person=person, preview=erasure.erasure_preview(person))

@@ -98,3 +98,26 @@ def test_the_last_admin_cannot_erase_themselves(api_as, make_user):
     second = make_user(name="Second Admin", admin=True)
     assert api_as(admin).post(f"/api/v1/users/{admin.id}/erase", json={"confirm": admin.email}).status_code == 200
     assert db.session.get(User, admin.id).active is False and db.session.get(User, second.id).is_admin
+
+
+def test_the_erase_page(browser_client, admin, owner, make_lesson):
+    make_lesson(owner, "Olive's only lesson")
+    client = browser_client(admin)
+    assert 'Erase…' in client.get("/admin/people").get_data(as_text=True)
+    html = client.get(f"/admin/people/{owner.id}/erase").get_data(as_text=True)
+    assert "their 1 lesson(s)" in html and f"Type their email address ({owner.email})" in html
+    wrong = client.post(f"/admin/people/{owner.id}/erase", data={"confirm": "nope@x.test", "csrf_token": client.csrf},
+                        follow_redirects=True)
+    assert "confirm with their email address" in wrong.get_data(as_text=True)
+    assert db.session.get(User, owner.id).active
+    done = client.post(f"/admin/people/{owner.id}/erase", data={"confirm": owner.email, "csrf_token": client.csrf})
+    assert done.status_code == 200
+    receipt = done.get_data(as_text=True)
+    assert "Person erased" in receipt and "“Olive&#39;s only lesson”" in receipt
+    db.session.expire_all()
+    assert db.session.get(User, owner.id).name == "Erased person"
+    assert client.get("/admin/people/999999/erase").status_code == 404
+
+
+def test_the_erase_page_is_for_admins(browser_client, owner, make_user):
+    assert browser_client(owner).get(f"/admin/people/{make_user().id}/erase").status_code == 403
