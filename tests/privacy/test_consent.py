@@ -111,3 +111,25 @@ def test_clips_made_before_consent_changed_are_made_again_blurred(api_as, owner,
     run_jobs()
     assert api.get(f"/api/v1/clips/{clip['id']}").json["status"] == "ready"
     assert frames_with_faces(video)[0] == 0
+
+
+@pytest.mark.slow
+def test_frame_grabs_are_blurred_unless_everyone_consented(api_as, owner, mentor, upload_lesson, face_sample):
+    import cv2
+    import numpy as np
+
+    from obsapp.media.faces import acceptance_faces
+
+    lesson = upload_lesson(owner, face_sample)
+    path = f"/api/v1/lessons/{lesson['id']}/frame?t_ms=1000"
+
+    def faces_in(response):
+        assert response.status_code == 200 and response.mimetype == "image/jpeg"
+        image = cv2.imdecode(np.frombuffer(response.get_data(), np.uint8), cv2.IMREAD_GRAYSCALE)
+        return acceptance_faces(image)
+
+    assert faces_in(api_as(mentor).get(path))  # everyone consented: the frame as it is
+    assert api_as(owner).patch(f"/api/v1/lessons/{lesson['id']}", json={"consent": "some_not_consented"}
+                               ).status_code == 200
+    assert faces_in(api_as(mentor).get(path)) == []
+    assert faces_in(api_as(mentor).get(path + "&width=320")) == []
