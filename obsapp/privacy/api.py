@@ -59,6 +59,7 @@ def lesson_audit_export(args, lesson_id):
 @blp.route("/audit")
 @blp.arguments(AllAuditQuerySchema, location="query")
 @blp.response(200, AuditListSchema)
+@blp.alt_response(403, description="Not an administrator")
 def all_audit(args):
     """Everyone's access log (administrators), deleted lessons' entries included."""
     return _page(services.all_audit(current_user, lesson_id=args["lesson_id"], user_id=args["user_id"],
@@ -68,6 +69,7 @@ def all_audit(args):
 @blp.route("/audit/export")
 @blp.arguments(AllAuditExportQuerySchema, location="query")
 @blp.response(200, content_type="text/csv", description="Everyone's access log as CSV (administrators)")
+@blp.alt_response(403, description="Not an administrator")
 def all_audit_export(args):
     return _csv(services.audit_csv(services.all_audit(current_user, lesson_id=args["lesson_id"],
                                                       user_id=args["user_id"], action=args["action"])),

@@ -1,4 +1,4 @@
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from obsapp.config import CONSENTS
 from obsapp.privacy.models import AUDIT_ACTIONS
@@ -53,6 +53,11 @@ class ConsentSchema(StrictSchema):
 class ConsentInSchema(StrictSchema):
     consent = fields.String(validate=validate.OneOf(CONSENTS))
     pinned = Bool()
+
+    @validates_schema
+    def _something(self, data, **_kwargs):
+        if not data:
+            raise ValidationError("Give consent, pinned or both.")
 
 
 class EraseSchema(StrictSchema):

@@ -133,3 +133,12 @@ def test_frame_grabs_are_blurred_unless_everyone_consented(api_as, owner, mentor
                                ).status_code == 200
     assert faces_in(api_as(mentor).get(path)) == []
     assert faces_in(api_as(mentor).get(path + "&width=320")) == []
+
+
+def test_put_consent_needs_something_to_set(api_as, owner):
+    api = api_as(owner)
+    lesson = api.post("/api/v1/lessons", json={"title": "Empty"}).json
+    for kwargs in ({}, {"json": {}}):
+        response = api.request("PUT", f"/api/v1/lessons/{lesson['id']}/consent", **kwargs)
+        assert response.status_code == 422, response.json
+        assert response.json["error"]["message"]
