@@ -7,11 +7,9 @@ from flask import Response
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from obsapp.extensions import db
 from obsapp.lessons import services as lessons
 from obsapp.pagination import paginate
 from obsapp.privacy import erasure, services
-from obsapp.privacy.models import LessonConsent
 from obsapp.privacy.schemas import (
     AllAuditExportQuerySchema,
     AllAuditQuerySchema,
@@ -80,8 +78,7 @@ def all_audit_export(args):
 @blp.response(200, ConsentSchema)
 def get_consent(lesson_id):
     """The lesson's consent basis (anyone who may view the lesson)."""
-    lesson = lessons.get_lesson(current_user, lesson_id)
-    return services.consent_payload(db.session.get(LessonConsent, lesson.id))
+    return services.consent_record(lessons.get_lesson(current_user, lesson_id))
 
 
 @blp.route("/lessons/<int:lesson_id>/consent", methods=["PUT"])
@@ -90,8 +87,8 @@ def get_consent(lesson_id):
 def put_consent(data, lesson_id):
     """Set the consent basis and the pin (the owner); the same as PATCH /lessons/{id} with these fields."""
     lesson = lessons.get_lesson(current_user, lesson_id, "manage")
-    return services.consent_payload(services.set_consent(current_user, lesson, consent=data.get("consent"),
-                                                         pinned=data.get("pinned")))
+    services.set_consent(current_user, lesson, consent=data.get("consent"), pinned=data.get("pinned"))
+    return services.consent_record(lesson)
 
 
 @blp.route("/users/<int:user_id>/erase", methods=["POST"])

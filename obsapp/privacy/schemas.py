@@ -48,6 +48,8 @@ class ConsentSchema(StrictSchema):
     consent = fields.String(metadata={"description": " | ".join(CONSENTS)})
     blur_required = fields.Boolean(metadata={"description": "faces are blurred in every clip and reel"})
     pinned = fields.Boolean(metadata={"description": "kept past OBSAPP_RETENTION_DAYS"})
+    set_by = fields.Nested(AuditUserSchema, allow_none=True, metadata={"description": "who set it last"})
+    updated_at = fields.DateTime(allow_none=True)
 
 
 class ConsentInSchema(StrictSchema):

@@ -46,6 +46,14 @@ def consent_payload(row: LessonConsent | None) -> dict:
     return {"consent": consent, "blur_required": blur_required(consent), "pinned": bool(row and row.pinned)}
 
 
+def consent_record(lesson: Lesson) -> dict:
+    """The consent record of one lesson: its basis, who set it and when."""
+    row = db.session.get(LessonConsent, lesson.id)
+    setter = db.session.get(User, row.set_by_id) if row is not None and row.set_by_id is not None else None
+    return {**consent_payload(row), "set_by": {"id": setter.id, "name": setter.name} if setter else None,
+            "updated_at": row.updated_at if row is not None else None}
+
+
 def payload_extras(lessons: list[Lesson]) -> dict[int, dict]:
     """The lesson payload's consent fields, for many lessons in one query."""
     rows = consents_of([lesson.id for lesson in lessons])

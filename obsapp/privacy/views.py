@@ -13,7 +13,7 @@ from obsapp.extensions import db
 from obsapp.lessons import services as lessons
 from obsapp.lessons.models import Lesson
 from obsapp.privacy import erasure, services
-from obsapp.privacy.models import AUDIT_ACTIONS, LessonConsent
+from obsapp.privacy.models import AUDIT_ACTIONS
 
 bp = Blueprint("privacy", __name__, template_folder="templates")
 PAGE_SIZE = 200
@@ -42,7 +42,7 @@ def lesson_privacy(lesson_id: int):
         action = None
     entries = db.session.execute(services.lesson_audit(current_user, lesson.id, action).limit(PAGE_SIZE)).scalars()
     return render_template("privacy/lesson_privacy.html", lesson=lesson, manage=manage, entries=list(entries),
-                           consent=services.consent_payload(db.session.get(LessonConsent, lesson.id)),
+                           consent=services.consent_record(lesson),
                            consent_names=services.CONSENT_NAMES, actions=AUDIT_ACTIONS, action=action,
                            can_delete=policy.can(current_user, "delete", lesson))
 

@@ -140,6 +140,7 @@ def test_the_privacy_page(api_as, browser_client, owner, mentor, ready_lesson):
     assert response.status_code == 302
     html = client.get(f"/lessons/{ready_lesson.id}/privacy").get_data(as_text=True)
     assert "Consent not known" in html and "Consent saved." in html
+    assert "Set by Olive Owner" in html
     response = client.post(f"/lessons/{ready_lesson.id}/privacy", data={"consent": "bogus", "csrf_token": client.csrf},
                            follow_redirects=True)
     assert "consent is one of" in response.get_data(as_text=True)

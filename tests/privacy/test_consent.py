@@ -28,8 +28,9 @@ def test_consent_given_on_create_and_patch(api_as, owner):
     assert lesson["consent"] == "some_not_consented" and lesson["blur_required"] and lesson["blur_faces_default"]
     patched = api.patch(f"/api/v1/lessons/{lesson['id']}", json={"consent": "all_consented", "pinned": True}).json
     assert (patched["consent"], patched["blur_required"], patched["pinned"]) == ("all_consented", False, True)
-    assert api.get(f"/api/v1/lessons/{lesson['id']}/consent").json == {
-        "consent": "all_consented", "blur_required": False, "pinned": True}
+    record = api.get(f"/api/v1/lessons/{lesson['id']}/consent").json
+    assert (record["consent"], record["blur_required"], record["pinned"]) == ("all_consented", False, True)
+    assert record["set_by"] == {"id": owner.id, "name": "Olive Owner"} and record["updated_at"]
     put = api.request("PUT", f"/api/v1/lessons/{lesson['id']}/consent", json={"consent": "unknown"})
     assert put.status_code == 200 and put.json["blur_required"] is True and put.json["pinned"] is True
     changes = db.session.query(AuditEntry).filter_by(lesson_id=lesson["id"], action="consent").count()
