@@ -143,3 +143,10 @@ def test_put_consent_needs_something_to_set(api_as, owner):
         response = api.request("PUT", f"/api/v1/lessons/{lesson['id']}/consent", **kwargs)
         assert response.status_code == 422, response.json
         assert response.json["error"]["message"]
+
+
+def test_the_upload_page_asks_for_consent(browser_client, owner, settings):
+    settings(DEFAULT_CONSENT="unknown")
+    html = browser_client(owner).get("/lessons/new").get_data(as_text=True)
+    assert '<label for="consent">Consent of the people filmed</label>' in html
+    assert '<option value="unknown" selected>' in html and '<option value="all_consented">' in html
