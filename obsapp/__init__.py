@@ -130,6 +130,7 @@ def _register_domain_hooks(app: Flask) -> None:
     queue.register(*lessons_tasks.TASKS, *clips_tasks.TASKS)
     queue.register_housekeeping(uploads.expire_abandoned, privacy_erasure.daily_retention)
     lessons_views.DASHBOARD_PANELS["feedback"] = clips_views.dashboard_feedback
+    lessons_views.DASHBOARD_PANELS["retention_due"] = privacy_erasure.retention_due
     watch_events.init_app(app)
     # privacy: consent saved with a lesson and shown in its payload; reels and jobs go with a deleted lesson
     _plug(lessons_services.SAVE_HOOKS, privacy_services.on_lesson_saved)

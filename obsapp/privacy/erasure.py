@@ -178,6 +178,20 @@ def apply_retention(plan: RetentionPlan) -> None:
     db.session.flush()
 
 
+def retention_due(user: User) -> list[dict]:
+    """The dashboard's warning: ``user``'s unpinned lessons that retention deletes within WARNING_DAYS."""
+    days = current_app.config["RETENTION_DAYS"]
+    if not days or user is None:
+        return []
+    limit = utcnow() - timedelta(days=days)
+    pinned = select(LessonConsent.lesson_id).where(LessonConsent.pinned.is_(True))
+    lessons_due = db.session.execute(select(Lesson).where(
+        Lesson.owner_id == user.id, Lesson.id.not_in(pinned),
+        Lesson.created_at < limit + timedelta(days=WARNING_DAYS)).order_by(Lesson.created_at).limit(50)).scalars()
+    return [{"id": lesson.id, "title": lesson.title, "due": max(utcnow(), lesson.created_at + timedelta(days=days))}
+            for lesson in lessons_due]
+
+
 _last_daily_run: list = []
 
 

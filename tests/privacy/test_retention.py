@@ -101,3 +101,20 @@ def test_retention_settings_are_checked(monkeypatch, tmp_path):
     monkeypatch.setenv("OBSAPP_DEFAULT_CONSENT", "perhaps")
     with pytest.raises(SettingsError, match="OBSAPP_DEFAULT_CONSENT"):
         load_settings(tmp_path, {"ENV": "testing"})
+
+
+def test_the_dashboard_warns_owners_before_retention(browser_client, settings, make_lesson, owner):
+    settings(RETENTION_DAYS=100)
+    due = make_lesson(owner, "Due in a week", created_at=days_ago(93))
+    make_lesson(owner, "Safe for now", created_at=days_ago(10))
+    pinned = make_lesson(owner, "Pinned and due", created_at=days_ago(95))
+    db.session.add(LessonConsent(lesson_id=pinned.id, consent="all_consented", pinned=True))
+    db.session.commit()
+    client = browser_client(owner)
+    html = client.get("/").get_data(as_text=True)
+    warning = html.split('id="retention-warning"')[1].split("</div>")[0]
+    assert f'/lessons/{due.id}/privacy">Due in a week</a>' in warning
+    assert (utcnow() + timedelta(days=7)).strftime("%d %b %Y") in warning
+    assert "Safe for now" not in warning and "Pinned and due" not in warning
+    settings(RETENTION_DAYS=0)
+    assert 'id="retention-warning"' not in client.get("/").get_data(as_text=True)
