@@ -185,9 +185,9 @@ def retention_due(user: User) -> list[dict]:
         return []
     limit = utcnow() - timedelta(days=days)
     pinned = select(LessonConsent.lesson_id).where(LessonConsent.pinned.is_(True))
-    lessons_due = db.session.execute(select(Lesson).where(
-        Lesson.owner_id == user.id, Lesson.id.not_in(pinned),
-        Lesson.created_at < limit + timedelta(days=WARNING_DAYS)).order_by(Lesson.created_at).limit(50)).scalars()
+    lessons_due = db.session.execute(lessons.visible_lessons(user, "mine").where(
+        Lesson.id.not_in(pinned), Lesson.created_at < limit + timedelta(days=WARNING_DAYS))
+        .order_by(None).order_by(Lesson.created_at).limit(50)).scalars()
     return [{"id": lesson.id, "title": lesson.title, "due": max(utcnow(), lesson.created_at + timedelta(days=days))}
             for lesson in lessons_due]
 
