@@ -117,9 +117,14 @@ def _register_domain_hooks(app: Flask) -> None:
     from obsapp.clips import tasks as clips_tasks
     from obsapp.clips import views as clips_views
     from obsapp.jobs import queue
+    from obsapp.lessons import serialize as lessons_serialize
+    from obsapp.lessons import services as lessons_services
     from obsapp.lessons import tasks as lessons_tasks
     from obsapp.lessons import uploads
     from obsapp.lessons import views as lessons_views
+    from obsapp.privacy import audit as privacy_audit
+    from obsapp.privacy import erasure as privacy_erasure
+    from obsapp.privacy import services as privacy_services
     from obsapp.watch import events as watch_events
 
     queue.register(*lessons_tasks.TASKS, *clips_tasks.TASKS)
@@ -127,9 +132,21 @@ def _register_domain_hooks(app: Flask) -> None:
         from obsapp.jobs import celery_backend
 
         queue.register_sender("celery", celery_backend.send)
-    queue.register_housekeeping(uploads.expire_abandoned)
+    queue.register_housekeeping(uploads.expire_abandoned, privacy_erasure.daily_retention)
     lessons_views.DASHBOARD_PANELS["feedback"] = clips_views.dashboard_feedback
+    lessons_views.DASHBOARD_PANELS["retention_due"] = privacy_erasure.retention_due
     watch_events.init_app(app)
+    # privacy: consent saved with a lesson and shown in its payload; reels and jobs go with a deleted lesson
+    _plug(lessons_services.SAVE_HOOKS, privacy_services.on_lesson_saved)
+    _plug(lessons_services.DELETE_HOOKS, privacy_services.on_lesson_delete)
+    _plug(lessons_serialize.PAYLOAD_EXTRAS, privacy_services.payload_extras)
+    privacy_audit.init_app(app)  # after uow.init_app: entries join the request's unit of work before its commit
+
+
+def _plug(hooks: list, hook) -> None:
+    """Module-level hook lists are shared by every app made in the process: each hook is added once."""
+    if hook not in hooks:
+        hooks.append(hook)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -145,12 +162,16 @@ def _register_blueprints(app: Flask) -> None:
     from obsapp.lessons.api import blp as lessons_api
     from obsapp.lessons.api import uploads_blp
     from obsapp.lessons.views import bp as lessons_views
+    from obsapp.privacy.api import blp as privacy_api
+    from obsapp.privacy.views import bp as privacy_views
     from obsapp.watch.api import blp as watch_api
     from obsapp.watch.views import bp as watch_views
 
-    for blueprint in (accounts_views, lessons_views, annotations_views, frameworks_views, watch_views, clips_views):
+    for blueprint in (accounts_views, lessons_views, annotations_views, frameworks_views, watch_views, clips_views,
+                      privacy_views):
         app.register_blueprint(blueprint)
-    api_blueprints = (accounts_api, lessons_api, uploads_blp, frameworks_api, annotations_api, watch_api, clips_api)
+    api_blueprints = (accounts_api, lessons_api, uploads_blp, frameworks_api, annotations_api, watch_api, clips_api,
+                      privacy_api)
     for api_blueprint in api_blueprints:
         api.register_blueprint(api_blueprint)
 

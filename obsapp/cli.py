@@ -153,11 +153,49 @@ def db_copy_command(target):
                f"database to use it.")
 
 
+@click.command("retention")
+@click.option("--dry-run", is_flag=True, help="List what would be deleted; change nothing.")
+@with_appcontext
+def retention_command(dry_run):
+    """Delete what is kept longer than the settings allow: lessons older than OBSAPP_RETENTION_DAYS (unless
+    pinned by their owner) with every copy, originals older than OBSAPP_KEEP_ORIGINALS_DAYS, and audit entries older
+    than OBSAPP_AUDIT_RETENTION_DAYS. The workers do this daily; each deletion is recorded in the audit."""
+    from obsapp.privacy import erasure
+
+    config = current_app.config
+    if not (config["RETENTION_DAYS"] or config["KEEP_ORIGINALS_DAYS"] or config["AUDIT_RETENTION_DAYS"]):
+        click.echo("No retention is configured (OBSAPP_RETENTION_DAYS, OBSAPP_KEEP_ORIGINALS_DAYS and "
+                   "OBSAPP_AUDIT_RETENTION_DAYS are 0): nothing to do.")
+        return
+    plan = erasure.retention_plan()
+    verb = "Would delete" if dry_run else "Deleted"
+    for lesson in plan.lessons:
+        click.echo(f"{verb} lesson {lesson.id} “{lesson.title}” (created {lesson.created_at:%Y-%m-%d}) "
+                   "with every copy of its video")
+    for lesson in plan.originals:
+        click.echo(f"{verb} the original upload of lesson {lesson.id} “{lesson.title}”")
+    if plan.audit_entries:
+        click.echo(f"{verb} {plan.audit_entries} audit entries")
+    for lesson in plan.warn:
+        click.echo(f"Due within {erasure.WARNING_DAYS} days: lesson {lesson.id} “{lesson.title}” "
+                   f"(created {lesson.created_at:%Y-%m-%d}); its owner can pin it to keep it")
+    total = len(plan.lessons) + len(plan.originals) + (1 if plan.audit_entries else 0)
+    if not total:
+        click.echo("Nothing is past retention.")
+    if dry_run:
+        from obsapp import uow
+
+        uow.rollback()
+        return
+    erasure.apply_retention(plan)
+
+
 # Flask-Migrate's `db` group (migrations: `obsapp db upgrade`, ...), reached through its entry point; obsapp adds
 # its `copy` command to it.
 database_cli.add_command(db_copy_command)
 
-COMMANDS = (init_command, demo_command, serve_command, worker_command, users_cli, tokens_cli, mentorships_cli)
+COMMANDS = (init_command, demo_command, serve_command, worker_command, users_cli, tokens_cli, mentorships_cli,
+            retention_command)
 
 
 def init_app(app: Flask) -> None:

@@ -67,7 +67,15 @@ SETTINGS: dict[str, tuple[object, object]] = {
     "SOCKETIO_TRANSPORTS": ("websocket,polling", str),
     "LOG_FORMAT": ("text", str),  # text | json (one JSON object per line)
     "LOG_LEVEL": ("INFO", str),
+    # Privacy (docs/privacy.md): a lesson's consent when its owner gives none; how long one person's repeated
+    # views of a lesson count as one audit entry; how long audit entries, lessons and originals are kept (0: for ever)
+    "DEFAULT_CONSENT": ("all_consented", str),
+    "AUDIT_VIEW_WINDOW_S": (1800, _int),
+    "AUDIT_RETENTION_DAYS": (0, _int),
+    "RETENTION_DAYS": (0, _int),
+    "KEEP_ORIGINALS_DAYS": (0, _int),
 }
+CONSENTS = ("all_consented", "some_not_consented", "unknown")
 
 
 def running_from_checkout() -> bool:
@@ -211,7 +219,8 @@ def api_rate_limit() -> str:
 
 def _validate(values: dict) -> None:
     """Settings with a fixed set of values, or a syntax, are checked here (one line saying what is wrong)."""
-    choices = {"JOB_BACKEND": JOB_BACKENDS, "LOG_FORMAT": LOG_FORMATS, "LOG_LEVEL": LOG_LEVELS}
+    choices = {"JOB_BACKEND": JOB_BACKENDS, "LOG_FORMAT": LOG_FORMATS, "LOG_LEVEL": LOG_LEVELS,
+               "DEFAULT_CONSENT": CONSENTS}
     for name, allowed in choices.items():
         value = str(values[name]).strip()
         value = value.upper() if name == "LOG_LEVEL" else value.lower()
@@ -233,6 +242,9 @@ def _validate(values: dict) -> None:
         raise SettingsError(f"OBSAPP_SOCKETIO_TRANSPORTS={values['SOCKETIO_TRANSPORTS']!r} is not valid: use "
                             "'websocket,polling' or 'websocket'.")
     values["SOCKETIO_TRANSPORTS"] = ",".join(transports)
+    for name in ("AUDIT_VIEW_WINDOW_S", "AUDIT_RETENTION_DAYS", "RETENTION_DAYS", "KEEP_ORIGINALS_DAYS"):
+        if int(values[name]) < 0:
+            raise SettingsError(f"OBSAPP_{name} must be 0 or more.")
     if values["REDIS_PRESENCE_TTL_S"] < 5:
         raise SettingsError("OBSAPP_REDIS_PRESENCE_TTL_S must be 5 seconds or more.")
     for name in ("LOGIN_RATE_LIMIT", "LOGIN_RATE_LIMIT_PER_IP", "API_RATE_LIMIT"):

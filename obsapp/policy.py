@@ -21,7 +21,8 @@ to active people who may view its lesson(s).
 Watch sessions: anyone who may view the lesson starts (and hosts) or joins one; the host locks and ends it;
 when locked only the host controls playback.
 Frameworks on a lesson: chosen by its owner or one of the owner's active mentors.
-Admin actions (accounts, mentorships, frameworks): administrators, or the operator at the command line.
+Admin actions (accounts, mentorships, frameworks, erasing a person, everyone's access log): administrators, or
+the operator at the command line. A lesson's access log: its owner and administrators.
 Something the actor may not view is "not found" (404) for them; seen but not allowed is "forbidden" (403).
 """
 
@@ -33,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import and_, column, exists, false, func, not_, or_, select, table, true
 
-from obsapp.errors import Forbidden, NotFound
+from obsapp.errors import Conflict, Forbidden, NotFound
 from obsapp.extensions import db
 
 # --- the tables the rules read, by their real names ---------------------------------------------------------
@@ -44,8 +45,9 @@ mentorships_t = table("mentorships", column("mentor_id"), column("mentee_id"), c
 clips_t = table("clips", column("id"), column("lesson_id"), column("creator_id"))
 reels_t = table("reels", column("id"), column("creator_id"), column("clip_count"))
 reel_items_t = table("reel_items", column("reel_id"), column("clip_id"))
+users_t = table("users", column("id"), column("is_admin"), column("active"))
 
-TABLES = (lessons_t, lesson_shares_t, mentorships_t, clips_t, reels_t, reel_items_t)
+TABLES = (lessons_t, lesson_shares_t, mentorships_t, clips_t, reels_t, reel_items_t, users_t)
 
 
 class Access(IntEnum):
@@ -75,6 +77,19 @@ def require_admin(actor: Any) -> None:
     """Admin-only actions. ``actor`` None is the operator at the command line, who may do anything."""
     if actor is not None and not is_admin(actor):
         raise Forbidden("Only an administrator can do that.")
+
+
+def require_can_erase(actor: Any, person: Any) -> None:
+    """Erasing a person: administrators (or the operator), and never the last active administrator, so that
+    someone can still manage the school."""
+    require_admin(actor)
+    if is_admin(person):
+        t = users_t
+        others = db.session.execute(select(func.count()).select_from(t).where(
+            t.c.is_admin.is_(True), t.c.active.is_(True), t.c.id != person.id)).scalar_one()
+        if not others:
+            raise Conflict("This is the last administrator: make someone else an administrator first.",
+                           code="last_admin")
 
 
 def may_see_account_details(actor: Any, user: Any) -> bool:
@@ -202,6 +217,20 @@ def lesson_id_filter(actor: Any, lesson_id):
         return false()
     lesson = lessons_t.alias("policy_lesson")
     return exists().where(lesson.c.id == lesson_id, lesson_filter(actor, lesson.c.id, lesson.c.owner_id))
+
+
+def can_read_audit(actor: Any, lesson: Any) -> bool:
+    """A lesson's access log: its owner, and administrators (who read the log, never the video)."""
+    return lesson is not None and (is_admin(actor) or lesson_access(actor, lesson) >= Access.MANAGE)
+
+
+def require_audit(actor: Any, lesson: Any):
+    """The lesson if ``actor`` may read its access log; NotFound if they may not see it, else Forbidden."""
+    if can_read_audit(actor, lesson):
+        return lesson
+    if lesson is None or lesson_access(actor, lesson) < Access.VIEW:
+        raise NotFound("No such lesson.")
+    raise Forbidden("Only the lesson's owner and administrators can read its access log.")
 
 
 def can_choose_frameworks(actor: Any, lesson: Any) -> bool:

@@ -69,6 +69,10 @@ def render_clip(ctx, clip_id: int, lesson_id: int | None = None) -> dict | None:
     with store.temp_dir(f"clip-{clip.id}-") as work:
         video = work / "video.mp4"
         cut_cues = () if clip.title_card else cues  # with a card, the captions are added behind it
+        # The lesson may have come to require blurring (its consent changed) since the clip was asked for.
+        if clip.lesson.blur_faces_default and not clip.blur_faces:
+            clip.blur_faces = True
+            db.session.flush()  # kept through the refresh below
         if clip.blur_faces:  # encoded anyway, so always frame-accurate
             result = blur_faces(source, video, start_ms=clip.start_ms, end_ms=clip.end_ms, captions=cut_cues,
                                 progress=lambda f: ctx.progress(share * f), cancel=ctx.stop, timeout_s=timeout)

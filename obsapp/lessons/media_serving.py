@@ -13,6 +13,7 @@ from obsapp.errors import NotFound
 from obsapp.lessons import services
 from obsapp.lessons.models import Lesson
 from obsapp.media import MediaError
+from obsapp.media.faces import pixelate_faces_in_image
 from obsapp.media.frames import frame_at
 from obsapp.storage import media_store, serve
 
@@ -45,14 +46,18 @@ def media_response(lesson: Lesson, name: str) -> Response:
 
 
 def frame_response(lesson: Lesson, t_ms: int, width: int | None) -> Response:
-    """The exact frame at t_ms (clamped to the video), cached per media version."""
+    """The exact frame at t_ms (clamped to the video), cached per media version; faces pixelated when the lesson
+    blurs what leaves it."""
     services.require_ready(lesson)
     duration = lesson.duration_ms or 0
     fps_num, _, fps_den = (lesson.fps or "30/1").partition("/")
     frame_ms = 1000 * int(fps_den or 1) / max(1, int(fps_num or 30))
     t_ms = int(min(t_ms, max(0, duration - frame_ms)))
     width = width if width is None else max(16, min(width, lesson.width or width))
-    key = services.derived_key(lesson, f"frames/v{lesson.media_version}-{t_ms}-{width or 0}.jpg")
+    # Faces are blurred in everything that leaves a lesson that asks for it (its owner's choice, or its consent).
+    blur = bool(lesson.blur_faces_default)
+    key = services.derived_key(lesson, f"frames/v{lesson.media_version}-{t_ms}-{width or 0}"
+                                       f"{'-blurred' if blur else ''}.jpg")
     store = media_store()
     if not store.exists(key):
         with _frame_locks_guard:
@@ -64,6 +69,8 @@ def frame_response(lesson: Lesson, t_ms: int, width: int | None) -> Response:
                     try:
                         frame_at(store.path(services.rendition_key(lesson)), t_ms, out, width=width,
                                  duration_ms=duration or None, fps=Fraction(lesson.fps) if lesson.fps else None)
+                        if blur:
+                            pixelate_faces_in_image(out, out)
                     except MediaError as exc:
                         raise NotFound(f"Could not read a frame at {t_ms} ms: {exc.message}") from exc
                     store.put_file(key, out)

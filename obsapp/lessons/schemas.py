@@ -1,5 +1,6 @@
 from marshmallow import fields, validate
 
+from obsapp.config import CONSENTS
 from obsapp.schemas import Bool, Id, Int, PageArgsSchema, PersonSchema, StrictSchema, list_schema
 
 
@@ -9,6 +10,10 @@ class LessonCreateSchema(StrictSchema):
     subject = fields.String(allow_none=True, validate=validate.Length(max=120))
     level = fields.String(allow_none=True, validate=validate.Length(max=120))
     description = fields.String(allow_none=True, validate=validate.Length(max=10000))
+    consent = fields.String(validate=validate.OneOf(CONSENTS), metadata={
+        "description": "consent of the people filmed: all_consented | some_not_consented | unknown (default: "
+                       "OBSAPP_DEFAULT_CONSENT); unless all_consented, faces are blurred in every clip and reel"})
+    pinned = Bool(metadata={"description": "keep this lesson past the retention period (OBSAPP_RETENTION_DAYS)"})
 
 
 class LessonUpdateSchema(LessonCreateSchema):
@@ -78,6 +83,9 @@ class LessonSchema(StrictSchema):
     access = fields.String(metadata={"description": "what you may do: manage | comment | view"})
     can_delete = fields.Boolean()
     blur_faces_default = fields.Boolean()
+    consent = fields.String(metadata={"description": "all_consented | some_not_consented | unknown"})
+    blur_required = fields.Boolean(metadata={"description": "faces are blurred in every clip and reel (consent)"})
+    pinned = fields.Boolean(metadata={"description": "kept past the retention period"})
     source = fields.Nested(SourceSchema)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

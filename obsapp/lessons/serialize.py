@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import url_for
 from sqlalchemy import select
 
@@ -11,6 +13,9 @@ from obsapp.extensions import db
 from obsapp.jobs.models import Job
 from obsapp.lessons.models import Lesson
 
+# Fields that domains above lessons add to the payload (``create_app`` plugs them in: privacy adds consent): each
+# takes the lessons and answers ``{lesson.id: {field: value}}`` in a few queries.
+PAYLOAD_EXTRAS: list[Callable[[list[Lesson]], dict[int, dict]]] = []
 ACCESS_NAMES = {policy.Access.MANAGE: "manage", policy.Access.COMMENT: "comment", policy.Access.VIEW: "view"}
 
 
@@ -32,12 +37,21 @@ def lesson_payloads(lessons, actor: User) -> list[dict]:
     lessons = list(lessons)
     held = _load(User, (lesson.owner_id for lesson in lessons)) + _load(Job, (lesson.job_id for lesson in lessons))
     access = policy.lesson_access_map(actor, lessons)
-    payloads = [lesson_payload(lesson, actor, access[lesson.id]) for lesson in lessons]
+    extras = _extras(lessons)
+    payloads = [lesson_payload(lesson, actor, access[lesson.id], extras.get(lesson.id)) for lesson in lessons]
     del held
     return payloads
 
 
-def lesson_payload(lesson: Lesson, actor: User, level: policy.Access | None = None) -> dict:
+def _extras(lessons: list[Lesson]) -> dict[int, dict]:
+    merged: dict[int, dict] = {}
+    for extra in PAYLOAD_EXTRAS:
+        for lesson_id, fields in extra(lessons).items():
+            merged.setdefault(lesson_id, {}).update(fields)
+    return merged
+
+
+def lesson_payload(lesson: Lesson, actor: User, level: policy.Access | None = None, extra: dict | None = None) -> dict:
     ready = lesson.status == "ready"
     job = db.session.get(Job, lesson.job_id) if lesson.job_id else None
     level = policy.lesson_access(actor, lesson) if level is None else level
@@ -69,4 +83,5 @@ def lesson_payload(lesson: Lesson, actor: User, level: policy.Access | None = No
                    "sha256": lesson.source_sha256,
                    "info": lesson.source_info if access == "manage" else None},
         "created_at": lesson.created_at, "updated_at": lesson.updated_at,
+        **(_extras([lesson]).get(lesson.id, {}) if extra is None else extra),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -22,6 +23,10 @@ from obsapp.storage import media_store
 
 log = logging.getLogger(__name__)
 EDITABLE = ("title", "subject", "level", "description", "taught_on")
+# What domains above lessons do as a lesson is saved or deleted; ``create_app`` plugs them in (privacy records the
+# consent given with the lesson, and before a deletion removes the reels made from it and writes the audit entry).
+SAVE_HOOKS: list[Callable[[User, Lesson, dict], None]] = []
+DELETE_HOOKS: list[Callable[[User | None, Lesson, str], None]] = []
 
 
 def original_key(lesson: Lesson) -> str:
@@ -73,6 +78,8 @@ def create_lesson(actor: User, data: dict) -> Lesson:
     lesson = Lesson(owner_id=actor.id, status="awaiting_upload", **fields)
     db.session.add(lesson)
     db.session.flush()
+    for hook in SAVE_HOOKS:
+        hook(actor, lesson, data)
     return lesson
 
 
@@ -117,12 +124,22 @@ def update_lesson(actor: User, lesson: Lesson, data: dict) -> Lesson:
         setattr(lesson, key, value)
     if "blur_faces_default" in data:
         lesson.blur_faces_default = bool(data["blur_faces_default"])
+    for hook in SAVE_HOOKS:
+        hook(actor, lesson, data)
     db.session.flush()
     return lesson
 
 
 def delete_lesson(actor: User, lesson: Lesson) -> None:
     policy.require(actor, "delete", lesson)
+    remove_lesson(lesson, actor=actor)
+
+
+def remove_lesson(lesson: Lesson, *, actor: User | None, reason: str = "") -> None:
+    """Delete a lesson, its rows and (after the commit) every file of it; ``actor`` None with a ``reason`` is the
+    system (retention). Permission is the caller's business."""
+    for hook in DELETE_HOOKS:
+        hook(actor, lesson, reason)
     store = media_store()
     upload_ids = list(db.session.execute(select(Upload.id).where(Upload.lesson_id == lesson.id)).scalars())
     keys = storage_keys.lesson_prefixes(lesson.id) + [storage_keys.upload_part(u) for u in upload_ids]

@@ -204,3 +204,34 @@ def pixelate(frame: np.ndarray, width: int, height: int, boxes: Sequence[Box], b
         _pixelate_plane(y_plane, box.x, box.y, box.w, box.h, blocks)
         _pixelate_plane(u_plane, box.x // 2, box.y // 2, box.w // 2, box.h // 2, blocks)
         _pixelate_plane(v_plane, box.x // 2, box.y // 2, box.w // 2, box.h // 2, blocks)
+
+
+def pixelate_faces_in_image(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
+                            detector: FaceDetector | None = None, margin: float = 0.35, blocks: int = 8,
+                            rounds: int = 4) -> int:
+    """Write ``src`` (a JPEG or PNG picture) to ``dst`` (JPEG) with every face pixelated: the detector's faces
+    (enlarged by ``margin``), then whatever the contract's check still nearly finds, until it finds nothing.
+    Returns how many boxes were pixelated."""
+    image = cv2.imread(os.fspath(src), cv2.IMREAD_COLOR)
+    if image is None:
+        raise MediaError("The picture could not be read.", code="bad_image", stderr=os.fspath(src))
+    height, width = image.shape[:2]
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    boxes = (detector or default_detector()).detect(gray, lambda: image)
+    done = 0
+    for _ in range(rounds):
+        for box in (b.enlarged(margin, width, height) for b in boxes):
+            if box.w >= 2 and box.h >= 2:
+                region = image[box.y:box.y + box.h, box.x:box.x + box.w]
+                cell = max(2, math.ceil(max(box.w, box.h) / blocks))
+                small = cv2.resize(region, (max(1, math.ceil(box.w / cell)), max(1, math.ceil(box.h / cell))),
+                                   interpolation=cv2.INTER_AREA)
+                region[:] = cv2.resize(small, (box.w, box.h), interpolation=cv2.INTER_NEAREST)
+                done += 1
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        boxes = acceptance_faces(gray, min_neighbors=3)
+        if not boxes:
+            break
+    if not cv2.imwrite(os.fspath(dst), image, [cv2.IMWRITE_JPEG_QUALITY, 90]):
+        raise MediaError("The picture could not be written.", code="write_failed", stderr=os.fspath(dst))
+    return done

@@ -41,6 +41,9 @@ TABLE = {
     "watch: host (lock, end)": {"active mentor"},
     "frameworks: choose for the lesson": {"owner", "active mentor"},
     "admin: accounts, mentorships, frameworks": ADMINS,
+    "privacy: set the lesson's consent": {"owner"},
+    "privacy: read the lesson's access log": {"owner"} | ADMINS,
+    "admin: erase a person, read everyone's access log": ADMINS,
 }
 
 
@@ -133,6 +136,11 @@ def decide(rule: str, actor, w) -> bool:
         "frameworks: choose for the lesson": lambda: policy.can_choose_frameworks(actor, lesson),
         "admin: accounts, mentorships, frameworks": lambda: policy.is_admin(actor)
         and not _raises(lambda: policy.require_admin(actor)),
+        "privacy: set the lesson's consent": lambda: policy.can(actor, "manage", lesson),
+        "privacy: read the lesson's access log": lambda: policy.can_read_audit(actor, lesson)
+        and not _raises(lambda: policy.require_audit(actor, lesson)),
+        "admin: erase a person, read everyone's access log": lambda: policy.is_admin(actor)
+        and not _raises(lambda: policy.require_can_erase(actor, w.people["stranger"])),
     }[rule]()
 
 
@@ -262,9 +270,19 @@ def test_api_follows_the_table(world, api_as, role):
                                                        "mentee_id": world.people["viewer share"].id})
     assert mentorship.status_code == (201 if role in ADMINS else 403)
 
+    audit = api.get(f"/api/v1/lessons/{lesson.id}/audit").status_code
+    assert audit == (200 if role in TABLE["privacy: read the lesson's access log"] else 403 if role in SEES else 404)
+    consent = api.request("PUT", f"/api/v1/lessons/{lesson.id}/consent", json={"pinned": True}).status_code
+    assert consent == (200 if role in TABLE["privacy: set the lesson's consent"] else 403 if role in SEES else 404)
+    assert api.get("/api/v1/audit").status_code == (
+        200 if role in TABLE["admin: erase a person, read everyone's access log"] else 403)
+    stranger = world.people["stranger"]
+    erase = api.post(f"/api/v1/users/{stranger.id}/erase", json={"confirm": "not-their-address@x.test"})
+    assert erase.status_code == (422 if role in TABLE["admin: erase a person, read everyone's access log"] else 403)
+
 
 @pytest.mark.parametrize("role", ["admin (not shared)", "stranger"])
 def test_admin_pages_follow_the_table(world, browser_client, role):
     client = browser_client(world.people[role])
-    for page in ("/admin/people", "/admin/mentorships", "/admin/frameworks"):
+    for page in ("/admin/people", "/admin/mentorships", "/admin/frameworks", "/admin/audit"):
         assert client.get(page).status_code == (200 if role in ADMINS else 403), page

@@ -187,7 +187,7 @@ form.addEventListener("submit", async (event) => {
     }
     if (!entry) {
       const body = { title };
-      for (const name of ["taught_on", "subject", "level", "description"]) {
+      for (const name of ["taught_on", "subject", "level", "description", "consent"]) {
         const value = document.getElementById(name).value.trim();
         if (value) body[name] = value;
       }
