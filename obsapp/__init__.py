@@ -120,12 +120,14 @@ def _register_domain_hooks(app: Flask) -> None:
     from obsapp.lessons import tasks as lessons_tasks
     from obsapp.lessons import uploads
     from obsapp.lessons import views as lessons_views
+    from obsapp.mentoring import views as mentoring_views
     from obsapp.watch import events as watch_events
 
     queue.register(*lessons_tasks.TASKS, *clips_tasks.TASKS)
     queue.register_housekeeping(uploads.expire_abandoned)
     lessons_views.DASHBOARD_PANELS["feedback"] = clips_views.dashboard_feedback
     watch_events.init_app(app)
+    mentoring_views.init_app(app)  # the bell's unread count in every page; notifications on new feedback
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -141,12 +143,16 @@ def _register_blueprints(app: Flask) -> None:
     from obsapp.lessons.api import blp as lessons_api
     from obsapp.lessons.api import uploads_blp
     from obsapp.lessons.views import bp as lessons_views
+    from obsapp.mentoring.api import blp as mentoring_api
+    from obsapp.mentoring.views import bp as mentoring_views
     from obsapp.watch.api import blp as watch_api
     from obsapp.watch.views import bp as watch_views
 
-    for blueprint in (accounts_views, lessons_views, annotations_views, frameworks_views, watch_views, clips_views):
+    for blueprint in (accounts_views, lessons_views, annotations_views, frameworks_views, watch_views, clips_views,
+                      mentoring_views):
         app.register_blueprint(blueprint)
-    api_blueprints = (accounts_api, lessons_api, uploads_blp, frameworks_api, annotations_api, watch_api, clips_api)
+    api_blueprints = (accounts_api, lessons_api, uploads_blp, frameworks_api, annotations_api, watch_api, clips_api,
+                     mentoring_api)
     for api_blueprint in api_blueprints:
         api.register_blueprint(api_blueprint)
 

@@ -65,6 +65,9 @@ SETTINGS: dict[str, tuple[object, object]] = {
     "SOCKETIO_TRANSPORTS": ("websocket,polling", str),
     "LOG_FORMAT": ("text", str),  # text | json (one JSON object per line)
     "LOG_LEVEL": ("INFO", str),
+    "SMTP_URL": ("", str),  # smtp://[user:pass@]host[:port] (smtp+starttls://, smtps://); empty: no email
+    "MAIL_FROM": ("obsapp@localhost", str),
+    "PUBLIC_URL": ("http://127.0.0.1:5000", str),  # where links in emails point
 }
 
 

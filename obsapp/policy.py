@@ -21,6 +21,12 @@ to active people who may view its lesson(s).
 Watch sessions: anyone who may view the lesson starts (and hosts) or joins one; the host locks and ends it;
 when locked only the host controls playback.
 Frameworks on a lesson: chosen by its owner or one of the owner's active mentors.
+Mentoring (goals, cycles, journal) follows the mentorship: a teacher's goals are seen and written by the teacher and
+their active mentors; a cycle is seen by its mentee always (read-only once the mentorship ended) and by its mentor
+while the mentorship is active, and written by either while it is active. Self-review first: while a cycle asks for it
+and both reviews are not done, the mentor's annotations on its lesson are hidden from the mentee (and, with
+blind_mentor, the mentee's from the mentor). A journal entry is its author's alone unless shared with their mentors
+(then also their active mentors', who may reply). Notifications are their recipient's alone. Admins see none of it.
 Admin actions (accounts, mentorships, frameworks): administrators, or the operator at the command line.
 Something the actor may not view is "not found" (404) for them; seen but not allowed is "forbidden" (403).
 """
@@ -45,7 +51,11 @@ clips_t = table("clips", column("id"), column("lesson_id"), column("creator_id")
 reels_t = table("reels", column("id"), column("creator_id"), column("clip_count"))
 reel_items_t = table("reel_items", column("reel_id"), column("clip_id"))
 
-TABLES = (lessons_t, lesson_shares_t, mentorships_t, clips_t, reels_t, reel_items_t)
+cycles_t = table("observation_cycles", column("id"), column("lesson_id"), column("mentor_id"), column("mentee_id"),
+                 column("self_review_first"), column("blind_mentor"), column("self_review_done_at"),
+                 column("mentor_review_done_at"))
+
+TABLES = (lessons_t, lesson_shares_t, mentorships_t, clips_t, reels_t, reel_items_t, cycles_t)
 
 
 class Access(IntEnum):
@@ -240,6 +250,9 @@ def annotation_visible(actor: Any, annotation: Any, lesson: Any) -> bool:
     mine = annotation.author_id == actor.id
     if annotation_for_author_only(annotation) and not mine:
         return False
+    if not mine and db.session.execute(select(true()).where(
+            held_back(actor, lesson.id, annotation.author_id)).limit(1)).first() is not None:
+        return False
     return annotation.hidden_at is None or mine or lesson.owner_id == actor.id
 
 
@@ -257,7 +270,18 @@ def annotation_filter(actor: Any, lesson: Any, *, author_id, visibility, hidden_
     condition = or_(visibility == "shared", own)
     if lesson.owner_id != actor.id:
         condition = and_(condition, or_(hidden_at.is_(None), own))
-    return condition
+    return and_(condition, not_(held_back(actor, lesson.id, author_id)))
+
+
+def held_back(actor: Any, lesson_id, author_id):
+    """SQL: an observation cycle on the lesson still hides ``author_id``'s annotations from ``actor`` (self-review
+    first: the mentor's from the mentee, and with blind_mentor the mentee's from the mentor, until both are done)."""
+    c = cycles_t
+    pending = and_(c.c.lesson_id == lesson_id, c.c.self_review_first == true(),
+                   or_(c.c.self_review_done_at.is_(None), c.c.mentor_review_done_at.is_(None)))
+    return exists().where(pending, or_(
+        and_(c.c.mentee_id == actor.id, c.c.mentor_id == author_id),
+        and_(c.c.blind_mentor == true(), c.c.mentor_id == actor.id, c.c.mentee_id == author_id)))
 
 
 def can_edit_annotation(actor: Any, annotation: Any) -> bool:
@@ -416,3 +440,106 @@ def require_watch_control(person: Any, live: Any) -> None:
     """When the host has locked the controls, only the host controls playback (and flags)."""
     if live.locked and not is_watch_host(person, live):
         raise Forbidden("The host has locked the controls.", code="control_locked")
+
+
+# --- mentoring: goals, observation cycles, the journal, notifications ---------------------------------------------
+
+
+def may_see_goals_of(actor: Any, teacher_id: int) -> bool:
+    """A teacher's goals: the teacher and their active mentors (not admins, not ex-mentors)."""
+    return is_signed_in(actor) and (actor.id == teacher_id or is_active_mentor(actor.id, teacher_id))
+
+
+def require_goals_of(actor: Any, teacher_id: int) -> None:
+    if not may_see_goals_of(actor, teacher_id):
+        raise NotFound("No such goal.")
+
+
+def goals_filter(actor: Any, teacher_id):
+    """SQL: rows whose ``teacher_id`` column names a teacher whose goals ``actor`` may see."""
+    if not is_signed_in(actor):
+        return false()
+    m = mentorships_t
+    return or_(teacher_id == actor.id, exists().where(m.c.mentee_id == teacher_id, m.c.mentor_id == actor.id,
+                                                      m.c.ended_at.is_(None)))
+
+
+def cycle_role(actor: Any, cycle: Any) -> str | None:
+    """``"mentee"`` or ``"mentor"`` when ``actor`` takes part in the cycle, else None."""
+    if not is_signed_in(actor) or cycle is None:
+        return None
+    if actor.id == cycle.mentee_id:
+        return "mentee"
+    return "mentor" if actor.id == cycle.mentor_id else None
+
+
+def may_see_cycle(actor: Any, cycle: Any) -> bool:
+    """Its mentee always (the history stays theirs); its mentor while the mentorship is active."""
+    role = cycle_role(actor, cycle)
+    return role == "mentee" or (role == "mentor" and is_active_mentor(cycle.mentor_id, cycle.mentee_id))
+
+
+def require_cycle(actor: Any, cycle: Any, action: str = "view"):
+    """The cycle if ``actor`` may ``view`` it or ``work`` on it (either party, while the mentorship is active;
+    ``mentor``/``mentee``: that party only); NotFound if they may not see it, Forbidden otherwise."""
+    if cycle is None or not may_see_cycle(actor, cycle):
+        raise NotFound("No such observation cycle.")
+    if action == "view":
+        return cycle
+    if not is_active_mentor(cycle.mentor_id, cycle.mentee_id):
+        raise Forbidden("The mentorship has ended: this cycle can be read but no longer changed.")
+    role = cycle_role(actor, cycle)
+    if action in ("mentor", "mentee") and role != action:
+        raise Forbidden(f"Only the cycle's {action} can do that.")
+    return cycle
+
+
+def cycles_filter(actor: Any, mentor_id, mentee_id):
+    """SQL: the cycles ``actor`` may see."""
+    if not is_signed_in(actor):
+        return false()
+    m = mentorships_t
+    active = exists().where(m.c.mentor_id == mentor_id, m.c.mentee_id == mentee_id, m.c.ended_at.is_(None))
+    return or_(mentee_id == actor.id, and_(mentor_id == actor.id, active))
+
+
+def may_start_cycle(actor: Any, mentor_id: int, mentee_id: int) -> bool:
+    """The mentor or the mentee of an active mentorship."""
+    return is_signed_in(actor) and actor.id in (mentor_id, mentee_id) and is_active_mentor(mentor_id, mentee_id)
+
+
+def journal_entry_visible(actor: Any, entry: Any) -> bool:
+    """Its author; once shared with mentors, also the author's active mentors. Nobody else (admins included)."""
+    if not is_signed_in(actor) or entry is None:
+        return False
+    if actor.id == entry.author_id:
+        return True
+    return entry.visibility == "mentors" and is_active_mentor(actor.id, entry.author_id)
+
+
+def may_edit_journal_entry(actor: Any, entry: Any) -> bool:
+    """Change the words or the sharing: the author only."""
+    return is_signed_in(actor) and entry is not None and actor.id == entry.author_id
+
+
+def require_journal_entry(actor: Any, entry: Any, action: str = "view"):
+    """``view`` and ``reply``: who may see it; ``edit`` (body, sharing): its author only."""
+    if not journal_entry_visible(actor, entry):
+        raise NotFound("No such journal entry.")
+    if action == "edit" and not may_edit_journal_entry(actor, entry):
+        raise Forbidden("Only its author can change a journal entry.")
+    return entry
+
+
+def journal_filter(actor: Any, author_id, visibility):
+    """SQL: the journal entries ``actor`` may see (their own, and those shared with them as an active mentor)."""
+    if not is_signed_in(actor):
+        return false()
+    m = mentorships_t
+    mentored = exists().where(m.c.mentee_id == author_id, m.c.mentor_id == actor.id, m.c.ended_at.is_(None))
+    return or_(author_id == actor.id, and_(visibility == "mentors", mentored))
+
+
+def notification_filter(actor: Any, user_id):
+    """SQL: notifications are their recipient's alone."""
+    return user_id == actor.id if is_signed_in(actor) else false()
