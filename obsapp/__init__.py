@@ -120,11 +120,12 @@ def _register_domain_hooks(app: Flask) -> None:
     from obsapp.lessons import tasks as lessons_tasks
     from obsapp.lessons import uploads
     from obsapp.lessons import views as lessons_views
+    from obsapp.mentoring import notify as mentoring_notify
     from obsapp.mentoring import views as mentoring_views
     from obsapp.watch import events as watch_events
 
     queue.register(*lessons_tasks.TASKS, *clips_tasks.TASKS)
-    queue.register_housekeeping(uploads.expire_abandoned)
+    queue.register_housekeeping(uploads.expire_abandoned, mentoring_notify.due_digests)
     lessons_views.DASHBOARD_PANELS["feedback"] = clips_views.dashboard_feedback
     watch_events.init_app(app)
     mentoring_views.init_app(app)  # the bell's unread count in every page; notifications on new feedback

@@ -174,9 +174,10 @@ def unsubscribe(token: str) -> str:
     return found[1]
 
 
-def send_digests(now=None) -> int:
-    """One email per person with the notifications of their digest kinds not yet emailed (the last day's; older
-    ones are marked without sending). Returns how many emails were handed to the SMTP server."""
+def send_digests(now=None, *, only_due: bool = False) -> int:
+    """One email per person with the notifications of their digest kinds not yet emailed (a week's at most; older
+    ones are marked without sending). ``only_due``: only people whose oldest waiting one is a day old, so that the
+    workers' housekeeping sends each person at most one digest a day. Returns how many emails were handed over."""
     now = now or utcnow()
     if not mail.configured():
         return 0
@@ -189,10 +190,13 @@ def send_digests(now=None) -> int:
     by_user: dict[int, tuple[User, list[Notification]]] = {}
     for note, user in rows:
         by_user.setdefault(user.id, (user, []))[1].append(note)
-        note.emailed_at = now
     messages = []
     for user, notes in by_user.values():
-        recent = [n for n in notes if n.created_at >= now - timedelta(days=1)]
+        if only_due and notes[0].created_at > now - timedelta(days=1):
+            continue
+        for note in notes:
+            note.emailed_at = now
+        recent = [n for n in notes if n.created_at >= now - timedelta(days=7)]
         if not recent:
             continue
         lines = [f"- {n.title}\n  {mail.public_url(n.url)}" for n in recent]
@@ -202,5 +206,11 @@ def send_digests(now=None) -> int:
                                   text="What is new for you in obsapp:\n\n" + "\n".join(lines) + "\n\n" + stop + "\n",
                                   unsubscribe_url=mail.unsubscribe_url(user.id, kinds[0])))
     db.session.flush()
-    uow.after_commit(mail.deliver, mail.smtp_settings(), messages)
+    if messages:
+        uow.after_commit(mail.deliver, mail.smtp_settings(), messages)
     return len(messages)
+
+
+def due_digests() -> int:
+    """Housekeeping (every few minutes in the workers): the digests that are due."""
+    return send_digests(only_due=True)
