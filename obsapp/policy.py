@@ -5,7 +5,7 @@ Rules take plain objects (anything with the attributes named: ``actor.id``, ``ac
 (``tests/test_policy.py`` fails if a table or column is renamed), and give SQL conditions for lists, so that
 lists are filtered and paged in the database. This module imports no domain module: every layer may use it.
 
-Lessons (teacher ownership):
+Lessons (teacher ownership; a lesson shared as a model lesson may be watched by its audience):
 - the owner manages their lesson (and may delete it);
 - the owner's active mentors may comment;
 - people the owner shares with may view or comment, by the share's role;
@@ -55,7 +55,11 @@ cycles_t = table("observation_cycles", column("id"), column("lesson_id"), column
                  column("self_review_first"), column("blind_mentor"), column("self_review_done_at"),
                  column("mentor_review_done_at"))
 
-TABLES = (lessons_t, lesson_shares_t, mentorships_t, clips_t, reels_t, reel_items_t, cycles_t)
+model_lessons_t = table("model_lessons", column("id"), column("lesson_id"), column("owner_id"), column("audience"))
+model_recipients_t = table("model_lesson_recipients", column("model_id"), column("user_id"))
+
+TABLES = (lessons_t, lesson_shares_t, mentorships_t, clips_t, reels_t, reel_items_t, cycles_t, model_lessons_t,
+          model_recipients_t)
 
 
 class Access(IntEnum):
@@ -132,12 +136,29 @@ def _mentees(actor_id: int, owner_ids: Iterable[int]) -> set[int]:
         t.c.mentor_id == actor_id, t.c.mentee_id.in_(ids), t.c.ended_at.is_(None))).scalars())
 
 
-def _access(actor_id: int, owner_id: int, role: str | None, mentored: bool) -> Access:
+def _modelled(actor_id: int, lesson_ids: Iterable[int]) -> set[int]:
+    """Of ``lesson_ids``, the lessons shared with the actor as a model lesson (school-wide or chosen)."""
+    ids = list(set(lesson_ids))
+    if not ids:
+        return set()
+    m = model_lessons_t
+    return set(db.session.execute(select(m.c.lesson_id).where(
+        m.c.lesson_id.in_(ids), _model_audience(actor_id, m))).scalars())
+
+
+def _model_audience(actor_id: int, model):
+    r = model_recipients_t
+    return or_(model.c.audience == "school", exists().where(r.c.model_id == model.c.id, r.c.user_id == actor_id))
+
+
+def _access(actor_id: int, owner_id: int, role: str | None, mentored: bool, modelled: bool = False) -> Access:
     if owner_id == actor_id:
         return Access.MANAGE
     best = {"commenter": Access.COMMENT, "viewer": Access.VIEW}.get(role or "", Access.NONE)
     if best < Access.COMMENT and mentored:
         best = Access.COMMENT
+    if best < Access.VIEW and modelled:
+        best = Access.VIEW
     return best
 
 
@@ -149,8 +170,10 @@ def lesson_access_map(actor: Any, lessons: Iterable[Any]) -> dict[int, Access]:
     others = [lesson for lesson in lessons if lesson.owner_id != actor.id]
     roles = _share_roles(actor.id, (lesson.id for lesson in others))
     mentees = _mentees(actor.id, (lesson.owner_id for lesson in others))
-    return {lesson.id: _access(actor.id, lesson.owner_id, roles.get(lesson.id), lesson.owner_id in mentees)
-            for lesson in lessons}
+    unseen = [lesson.id for lesson in others if lesson.id not in roles and lesson.owner_id not in mentees]
+    modelled = _modelled(actor.id, unseen)
+    return {lesson.id: _access(actor.id, lesson.owner_id, roles.get(lesson.id), lesson.owner_id in mentees,
+                               lesson.id in modelled) for lesson in lessons}
 
 
 def lesson_access(actor: Any, lesson: Any) -> Access:
@@ -203,7 +226,9 @@ def lesson_filter(actor: Any, lesson_id, owner_id):
     s, m = lesson_shares_t, mentorships_t
     shared = exists().where(s.c.lesson_id == lesson_id, s.c.user_id == actor.id)
     mentored = exists().where(m.c.mentee_id == owner_id, m.c.mentor_id == actor.id, m.c.ended_at.is_(None))
-    return or_(owner_id == actor.id, shared, mentored)
+    model = model_lessons_t.alias("policy_model")
+    modelled = exists().where(model.c.lesson_id == lesson_id, _model_audience(actor.id, model))
+    return or_(owner_id == actor.id, shared, mentored, modelled)
 
 
 def lesson_id_filter(actor: Any, lesson_id):
@@ -543,3 +568,35 @@ def journal_filter(actor: Any, author_id, visibility):
 def notification_filter(actor: Any, user_id):
     """SQL: notifications are their recipient's alone."""
     return user_id == actor.id if is_signed_in(actor) else false()
+
+
+def may_share_model(actor: Any, lesson: Any) -> bool:
+    """A lesson is shared as a model by its owner only."""
+    return lesson_access(actor, lesson) >= Access.MANAGE
+
+
+def model_visible(actor: Any, model: Any) -> bool:
+    """Its owner, everyone signed in (school-wide), or the people chosen."""
+    if not is_signed_in(actor) or model is None:
+        return False
+    if actor.id == model.owner_id or model.audience == "school":
+        return True
+    return any(r.user_id == actor.id for r in model.recipients)
+
+
+def may_manage_model(actor: Any, model: Any) -> bool:
+    return is_signed_in(actor) and model is not None and actor.id == model.owner_id
+
+
+def models_filter(actor: Any, model_id, owner_id, audience):
+    """SQL: the model lessons ``actor`` may browse."""
+    if not is_signed_in(actor):
+        return false()
+    r = model_recipients_t
+    return or_(owner_id == actor.id, audience == "school",
+               exists().where(r.c.model_id == model_id, r.c.user_id == actor.id))
+
+
+def model_notes_filter(actor: Any, author_id):
+    """SQL: notes on model lessons are their author's alone."""
+    return author_id == actor.id if is_signed_in(actor) else false()

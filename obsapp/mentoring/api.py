@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 
 from obsapp.errors import NotFound
 from obsapp.extensions import db
-from obsapp.mentoring import notify, services
+from obsapp.mentoring import model_lessons, notify, services
 from obsapp.mentoring.schemas import (
     CycleCreateSchema,
     CycleListSchema,
@@ -28,11 +28,19 @@ from obsapp.mentoring.schemas import (
     JournalReplyListSchema,
     JournalReplySchema,
     JournalUpdateSchema,
+    ModelCreateSchema,
+    ModelListSchema,
+    ModelNoteCreateSchema,
+    ModelNoteListSchema,
+    ModelNoteSchema,
+    ModelQuerySchema,
+    ModelSchema,
     NextStepCreateSchema,
     NextStepSchema,
     NotificationListSchema,
     NotificationQuerySchema,
     NotificationSchema,
+    NotificationSettingsInputSchema,
     NotificationSettingsSchema,
     ReplyCreateSchema,
     UnreadCountSchema,
@@ -42,6 +50,8 @@ from obsapp.mentoring.serialize import (
     entry_payload,
     evidence_payloads,
     goal_payload,
+    model_note_payload,
+    model_payload,
     notification_payload,
     reply_payload,
 )
@@ -57,6 +67,7 @@ blp = Blueprint("mentoring_api", __name__, url_prefix="/api/v1",
 @blp.route("/goals", methods=["POST"])
 @blp.arguments(GoalCreateSchema)
 @blp.response(201, GoalSchema)
+@blp.alt_response(404, description="No such teacher, or not one whose goals you may write")
 def create_goal(data):
     """A goal for you or one of your mentees (tied to criteria; status active)."""
     goal = services.create_goal(current_user, data)
@@ -113,6 +124,8 @@ def remove_evidence(goal_id, evidence_id):
 @blp.route("/cycles", methods=["POST"])
 @blp.arguments(CycleCreateSchema)
 @blp.response(201, CycleSchema)
+@blp.alt_response(404, description="No active mentorship between those people that includes you, or a goal or "
+                                    "lesson you may not see")
 def create_cycle(data):
     """Plan an observation cycle (the pre-observation conference) for an active mentorship you are in."""
     return cycle_payload(services.start_cycle(current_user, data))
@@ -165,6 +178,7 @@ def add_next_step(data, cycle_id):
 @blp.route("/journal", methods=["POST"])
 @blp.arguments(JournalCreateSchema)
 @blp.response(201, JournalEntrySchema)
+@blp.alt_response(404, description="A linked lesson, goal or cycle that you may not see")
 def create_entry(data):
     """A journal entry (private), optionally at a lesson moment, for a goal or a cycle."""
     return entry_payload(services.create_journal_entry(current_user, data))
@@ -256,7 +270,60 @@ def get_settings():
 
 
 @blp.route("/notifications/settings", methods=["PUT", "PATCH"])
-@blp.arguments(NotificationSettingsSchema)
+@blp.arguments(NotificationSettingsInputSchema)
 @blp.response(200, NotificationSettingsSchema)
 def change_settings(data):
-    return {"email": notify.change_settings(current_user, data.get("email") or {})}
+    return {"email": notify.change_settings(current_user, data["email"])}
+
+
+# --- model lessons ---------------------------------------------------------------------------------------------
+
+
+@blp.route("/models", methods=["POST"])
+@blp.arguments(ModelCreateSchema)
+@blp.response(201, ModelSchema)
+@blp.alt_response(404, description="No lesson with that lesson_id that you may see")
+def share_model(data):
+    """Share one of your own lessons as a model (tagged by criteria) with chosen people or the whole school; they
+    may then watch the lesson."""
+    return model_payload(model_lessons.share_model(current_user, data))
+
+
+@blp.route("/models")
+@blp.arguments(ModelQuerySchema, location="query")
+@blp.response(200, ModelListSchema)
+def list_models(args):
+    """Model lessons shared with you (and yours), newest first; ``criterion_id``: those tagged with it."""
+    result = paginate(model_lessons.models_query(current_user, args["criterion_id"]))
+    result["items"] = [model_payload(model) for model in result["items"]]
+    return result
+
+
+@blp.route("/models/<int:model_id>")
+@blp.response(200, ModelSchema)
+def get_model(model_id):
+    return model_payload(model_lessons.get_model(current_user, model_id))
+
+
+@blp.route("/models/<int:model_id>", methods=["DELETE"])
+@blp.response(204)
+def unshare_model(model_id):
+    """Stop sharing it (the lesson stays)."""
+    model_lessons.unshare_model(current_user, model_lessons.get_model(current_user, model_id))
+
+
+@blp.route("/models/<int:model_id>/notes")
+@blp.response(200, ModelNoteListSchema)
+def list_model_notes(model_id):
+    """Your own private notes on a model lesson."""
+    notes = model_lessons.my_notes(current_user, model_lessons.get_model(current_user, model_id))
+    return {"items": [model_note_payload(note) for note in notes], "next": None}
+
+
+@blp.route("/models/<int:model_id>/notes", methods=["POST"])
+@blp.arguments(ModelNoteCreateSchema)
+@blp.response(201, ModelNoteSchema)
+def add_model_note(data, model_id):
+    """A private note (only you see it), optionally at a moment ``t_ms`` of the lesson."""
+    return model_note_payload(model_lessons.add_note(current_user, model_lessons.get_model(current_user, model_id),
+                                                     data))

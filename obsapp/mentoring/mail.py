@@ -15,7 +15,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 log = logging.getLogger(__name__)
 KIND_NAMES = {"feedback": "new feedback", "reply": "replies", "clip": "clips and reels sent to you",
-              "journal": "journal entries shared with you", "cycle": "observation cycle steps"}
+              "journal": "journal entries shared with you", "cycle": "observation cycle steps",
+              "model": "model lessons shared with you"}
 
 
 @dataclass(frozen=True)

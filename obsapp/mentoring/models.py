@@ -16,7 +16,7 @@ GOAL_STATUSES = ("active", "achieved", "dropped")
 EVIDENCE_KINDS = ("annotation", "clip", "lesson", "journal_entry")
 CYCLE_STATUSES = ("planned", "observed", "reviewed", "closed")
 JOURNAL_VISIBILITIES = ("private", "mentors")
-NOTIFICATION_KINDS = ("feedback", "reply", "clip", "journal", "cycle")
+NOTIFICATION_KINDS = ("feedback", "reply", "clip", "journal", "cycle", "model")
 
 goal_criteria = Table(
     "goal_criteria", db.metadata,
@@ -187,3 +187,52 @@ class NotificationSetting(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(12), primary_key=True)
     email: Mapped[str] = mapped_column(String(8), default="off")  # off | instant | digest
+
+
+MODEL_AUDIENCES = ("chosen", "school")
+
+model_lesson_criteria = Table(
+    "model_lesson_criteria", db.metadata,
+    Column("model_id", ForeignKey("model_lessons.id", ondelete="CASCADE"), primary_key=True),
+    Column("criterion_id", ForeignKey("criteria.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class ModelLesson(db.Model):
+    """A teacher's own lesson shared as a model of practice ("this is what strong questioning looks like"), with
+    chosen people or with everyone in the school; those it is shared with may watch the lesson."""
+
+    __tablename__ = "model_lessons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
+    audience: Mapped[str] = mapped_column(String(8), default="chosen")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    lesson: Mapped[Lesson] = relationship()
+    owner: Mapped[User] = relationship()
+    criteria: Mapped[list[Criterion]] = relationship(secondary=model_lesson_criteria, order_by=Criterion.id)
+    recipients: Mapped[list[ModelRecipient]] = relationship(cascade="all, delete-orphan")
+
+
+class ModelRecipient(db.Model):
+    __tablename__ = "model_lesson_recipients"
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("model_lessons.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class ModelNote(db.Model):
+    """A private note by someone learning from a model lesson, at a moment of it: its author's alone."""
+
+    __tablename__ = "model_lesson_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("model_lessons.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    t_ms: Mapped[int | None] = mapped_column(BigInteger)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from obsapp.mentoring.models import CYCLE_STATUSES, GOAL_STATUSES, JOURNAL_VISIBILITIES, NOTIFICATION_KINDS
+from obsapp.mentoring.models import (
+    CYCLE_STATUSES,
+    GOAL_STATUSES,
+    JOURNAL_VISIBILITIES,
+    MODEL_AUDIENCES,
+    NOTIFICATION_KINDS,
+)
 from obsapp.schemas import Bool, Id, Int, PageArgsSchema, StrictSchema, list_schema
 
 _ids = {"validate": validate.Length(max=100)}
@@ -234,3 +240,53 @@ class NotificationSettingsSchema(Schema):
     email = fields.Dict(keys=fields.String(validate=validate.OneOf(NOTIFICATION_KINDS)),
                         values=fields.String(validate=validate.OneOf(("off", "instant", "digest"))),
                         metadata={"description": "per kind: off, instant or digest (daily)"})
+
+
+class ModelCreateSchema(StrictSchema):
+    lesson_id = Id(required=True, metadata={"description": "one of your own lessons"})
+    title = fields.String(allow_none=True, metadata={"description": "default: the lesson's title"})
+    note = fields.String(allow_none=True, metadata={"description": "what to look for"})
+    criterion_ids = fields.List(Id(), **_ids)
+    audience = fields.String(load_default="chosen", validate=validate.OneOf(MODEL_AUDIENCES),
+                             metadata={"description": "chosen (user_ids) or school (everyone signed in)"})
+    user_ids = fields.List(Id(), validate=validate.Length(max=500))
+
+
+class ModelQuerySchema(PageArgsSchema):
+    criterion_id = Id(load_default=None, metadata={"description": "models tagged with this criterion"})
+
+
+class ModelSchema(Schema):
+    id = fields.Integer()
+    lesson_id = fields.Integer()
+    owner = fields.Nested(PersonRefSchema)
+    title = fields.String()
+    note = fields.String()
+    audience = fields.String()
+    criteria = fields.List(fields.Nested(CriterionRefSchema))
+    created_at = fields.DateTime()
+
+
+ModelListSchema = list_schema(ModelSchema, "ModelLessonList")
+
+
+class ModelNoteCreateSchema(StrictSchema):
+    body = fields.String(required=True)
+    t_ms = Int(allow_none=True, minimum=0)
+
+
+class ModelNoteSchema(Schema):
+    id = fields.Integer()
+    t_ms = fields.Integer(allow_none=True)
+    body = fields.String()
+    body_html = fields.String()
+    created_at = fields.DateTime()
+
+
+ModelNoteListSchema = list_schema(ModelNoteSchema, "ModelNoteList")
+
+
+class NotificationSettingsInputSchema(StrictSchema):
+    email = fields.Dict(required=True, keys=fields.String(validate=validate.OneOf(NOTIFICATION_KINDS)),
+                        values=fields.String(validate=validate.OneOf(("off", "instant", "digest"))),
+                        metadata={"description": "the kinds to change: off, instant or digest (daily)"})

@@ -76,3 +76,15 @@ def reply_payload(reply: JournalReply) -> dict:
 def notification_payload(note: Notification) -> dict:
     return {"id": note.id, "kind": note.kind, "title": note.title, "url": note.url,
             "read": note.read_at is not None, "created_at": note.created_at}
+
+
+def model_payload(model) -> dict:
+    return {"id": model.id, "lesson_id": model.lesson_id, "owner": person(model.owner), "title": model.title,
+            "note": model.note, "audience": model.audience,
+            "criteria": [{"id": c.id, "code": c.code, "name": c.name} for c in model.criteria],
+            "created_at": model.created_at}
+
+
+def model_note_payload(note) -> dict:
+    return {"id": note.id, "t_ms": note.t_ms, "body": note.body, "body_html": render_markdown(note.body),
+            "created_at": note.created_at}

@@ -14,7 +14,7 @@ from obsapp.errors import ObsError
 from obsapp.extensions import db
 from obsapp.frameworks import services as frameworks
 from obsapp.lessons import services as lessons
-from obsapp.mentoring import growth, notify, services
+from obsapp.mentoring import growth, model_lessons, notify, services
 from obsapp.mentoring.models import Goal
 from obsapp.mentoring.serialize import entry_payload, evidence_payloads
 
@@ -252,3 +252,42 @@ def growth_page(teacher_id=None):
     teacher_id = teacher_id or current_user.id
     report = growth.report(current_user, teacher_id)
     return render_template("mentoring/growth.html", report=report)
+
+
+@bp.route("/models", methods=["GET", "POST"])
+@login_required
+def models():
+    if request.method == "POST":
+        data = {"lesson_id": _id("lesson_id"), "title": request.form.get("title") or None,
+                "note": request.form.get("note", ""), "criterion_ids": _ids("criterion_ids"),
+                "audience": request.form.get("audience", "chosen"), "user_ids": _ids("user_ids")}
+        failed, model = _attempt(lambda: model_lessons.share_model(current_user, data), "Model lesson shared.",
+                                 url_for("mentoring.models"))
+        return failed or redirect(url_for("mentoring.model_page", model_id=model.id))
+    try:
+        criterion_id = int(request.args.get("criterion_id") or 0) or None
+    except ValueError:
+        criterion_id = None
+    found = db.session.execute(model_lessons.models_query(current_user, criterion_id).limit(200)).scalars().all()
+    mentees = [row["mentee"] for row in services.mentor_dashboard(current_user)]
+    return render_template("mentoring/models.html", models=found, criterion_id=criterion_id,
+                           criteria_choices=_criteria_choices(), lessons=_my_lessons(current_user.id),
+                           mentees=mentees)
+
+
+@bp.route("/models/<int:model_id>", methods=["GET", "POST"])
+@login_required
+def model_page(model_id):
+    model = model_lessons.get_model(current_user, model_id)
+    here = url_for("mentoring.model_page", model_id=model.id)
+    if request.method == "POST":
+        seconds = request.form.get("at_seconds", "").strip()
+        data = {"body": request.form.get("body", "")}
+        if seconds:
+            try:
+                data["t_ms"] = round(float(seconds) * 1000)
+            except ValueError:
+                data["t_ms"] = -1
+        failed, _ = _attempt(lambda: model_lessons.add_note(current_user, model, data), "Note saved.", here)
+        return failed or redirect(here)
+    return render_template("mentoring/model.html", model=model, notes=model_lessons.my_notes(current_user, model))

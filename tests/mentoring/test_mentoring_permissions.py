@@ -11,7 +11,7 @@ from obsapp import policy
 from obsapp.annotations.models import Annotation
 from obsapp.extensions import db
 from obsapp.lessons.models import Lesson
-from obsapp.mentoring.models import Goal, JournalEntry, Notification, ObservationCycle
+from obsapp.mentoring.models import Goal, JournalEntry, ModelLesson, ModelRecipient, Notification, ObservationCycle
 
 ROLES = ["teacher", "active mentor", "ended mentor", "mentor of someone else", "admin", "stranger",
          "deactivated mentor", "anonymous"]
@@ -30,6 +30,9 @@ TABLE = {
     "notification: see": {"teacher"},
     "annotation: the mentor's, before both reviews": {"active mentor"},
     "annotation: the teacher's, before both reviews (blind)": {"teacher"},
+    "model lesson: see (shared with the stranger)": {"teacher", "stranger"},
+    "model lesson: watch its lesson": {"teacher", "active mentor", "stranger"},
+    "model lesson: stop sharing": {"teacher"},
 }
 
 
@@ -61,10 +64,13 @@ def world(make_user, make_lesson, make_mentorship):
                              self_review_first=True, blind_mentor=True)
     by_mentor = Annotation(lesson_id=lesson.id, author_id=mentor.id, start_ms=0, kind="growth")
     by_teacher = Annotation(lesson_id=lesson.id, author_id=teacher.id, start_ms=0, kind="strength")
-    db.session.add_all([goal, private, shared, note, cycle, by_mentor, by_teacher])
+    modelled = make_lesson(teacher, title="Model", status="ready", duration_ms=10_000)
+    model = ModelLesson(lesson_id=modelled.id, owner_id=teacher.id, title="Model", audience="chosen",
+                        recipients=[ModelRecipient(user_id=people["stranger"].id)])
+    db.session.add_all([goal, private, shared, note, cycle, by_mentor, by_teacher, model])
     db.session.commit()
     return SimpleNamespace(people=people, lesson=lesson, goal=goal, private=private, shared=shared, note=note,
-                           cycle=cycle, by_mentor=by_mentor, by_teacher=by_teacher)
+                           cycle=cycle, by_mentor=by_mentor, by_teacher=by_teacher, model=model, modelled=modelled)
 
 
 def _allows(world, rule, actor) -> bool:
@@ -94,6 +100,12 @@ def _allows(world, rule, actor) -> bool:
         return policy.annotation_visible(actor, w.by_mentor, w.lesson)
     if rule == "annotation: the teacher's, before both reviews (blind)":
         return policy.annotation_visible(actor, w.by_teacher, w.lesson)
+    if rule == "model lesson: see (shared with the stranger)":
+        return policy.model_visible(actor, w.model)
+    if rule == "model lesson: watch its lesson":
+        return policy.can(actor, "view", w.modelled)
+    if rule == "model lesson: stop sharing":
+        return policy.may_manage_model(actor, w.model)
     raise AssertionError(rule)
 
 
@@ -116,6 +128,11 @@ def test_sql_filters_follow_the_table(world, role):
         actor, JournalEntry.author_id, JournalEntry.visibility))).scalars())
     assert (world.private.id in entries) == (role in TABLE["journal: see a private entry"])
     assert (world.shared.id in entries) == (role in TABLE["journal: see a shared entry and reply"])
+    models = db.session.execute(select(ModelLesson.id).where(policy.models_filter(
+        actor, ModelLesson.id, ModelLesson.owner_id, ModelLesson.audience))).scalars().all()
+    assert (world.model.id in models) == (role in TABLE["model lesson: see (shared with the stranger)"])
+    lessons = db.session.execute(select(Lesson.id).where(policy.lesson_filter(actor, Lesson.id, Lesson.owner_id)))
+    assert (world.modelled.id in set(lessons.scalars())) == (role in TABLE["model lesson: watch its lesson"])
     if policy.can(actor, "view", world.lesson):
         lesson = db.session.get(Lesson, world.lesson.id)
         seen = set(db.session.execute(select(Annotation.id).where(

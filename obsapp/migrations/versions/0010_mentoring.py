@@ -180,8 +180,58 @@ def upgrade():
         sa.PrimaryKeyConstraint('user_id', 'kind', name=op.f('pk_notification_settings'))
     )
 
+    op.create_table('model_lessons',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('lesson_id', sa.Integer(), nullable=False),
+        sa.Column('owner_id', sa.Integer(), nullable=False),
+        sa.Column('title', sa.String(length=200), nullable=False),
+        sa.Column('note', sa.Text(), nullable=False),
+        sa.Column('audience', sa.String(length=8), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['lesson_id'], ['lessons.id'], name=op.f('fk_model_lessons_lesson_id_lessons'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_model_lessons_owner_id_users'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_model_lessons'))
+    )
+    with op.batch_alter_table('model_lessons', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_model_lessons_lesson_id'), ['lesson_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_model_lessons_owner_id'), ['owner_id'], unique=False)
+
+    op.create_table('model_lesson_criteria',
+        sa.Column('model_id', sa.Integer(), nullable=False),
+        sa.Column('criterion_id', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['criterion_id'], ['criteria.id'], name=op.f('fk_model_lesson_criteria_criterion_id_criteria'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['model_id'], ['model_lessons.id'], name=op.f('fk_model_lesson_criteria_model_id_model_lessons'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('model_id', 'criterion_id', name=op.f('pk_model_lesson_criteria'))
+    )
+
+    op.create_table('model_lesson_recipients',
+        sa.Column('model_id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['model_id'], ['model_lessons.id'], name=op.f('fk_model_lesson_recipients_model_id_model_lessons'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_model_lesson_recipients_user_id_users'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('model_id', 'user_id', name=op.f('pk_model_lesson_recipients'))
+    )
+    with op.batch_alter_table('model_lesson_recipients', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_model_lesson_recipients_user_id'), ['user_id'], unique=False)
+
+    op.create_table('model_lesson_notes',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('model_id', sa.Integer(), nullable=False),
+        sa.Column('author_id', sa.Integer(), nullable=False),
+        sa.Column('t_ms', sa.BigInteger(), nullable=True),
+        sa.Column('body', sa.Text(), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_model_lesson_notes_author_id_users'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['model_id'], ['model_lessons.id'], name=op.f('fk_model_lesson_notes_model_id_model_lessons'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_model_lesson_notes'))
+    )
+    with op.batch_alter_table('model_lesson_notes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_model_lesson_notes_author_id'), ['author_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_model_lesson_notes_model_id'), ['model_id'], unique=False)
+
 
 def downgrade():
-    for name in ('notification_settings', 'notifications', 'goal_evidence', 'journal_replies', 'journal_entries',
+    for name in ('model_lesson_notes', 'model_lesson_recipients', 'model_lesson_criteria', 'model_lessons',
+                 'notification_settings', 'notifications', 'goal_evidence', 'journal_replies', 'journal_entries',
                  'cycle_next_steps', 'cycle_goals', 'observation_cycles', 'goal_criteria', 'goals'):
         op.drop_table(name)
