@@ -118,3 +118,42 @@ def test_a_whole_observation_cycle(page, new_page, live_server, sign_in, media_s
     row = table.get_by_role("row", name="Annotated lesson")
     assert row.get_by_role("cell").all_inner_texts()[:2] == ["1", "1"]
     assert page.errors == [] and learner.errors == []
+
+
+def test_a_model_lesson_browsed_by_criterion_with_private_notes(page, new_page, live_server, sign_in):
+    mentor = live_server.make_user(name="Mo Model")
+    mentee = live_server.make_user(name="Lu Learner")
+    live_server.mentor(mentor["email"], mentee["email"])
+    token = live_server.token_for(mentor["email"])
+    lesson = live_server.api("POST", "/api/v1/lessons", token, json={"title": "My questioning lesson"}).json()
+
+    sign_in(page, live_server, mentor["email"])
+    page.get_by_role("link", name="Model lessons").click()
+    page.get_by_label("My lesson", exact=True).select_option(label="My questioning lesson")
+    page.get_by_label("Title", exact=True).fill("What strong questioning looks like")
+    page.get_by_label("Criteria", exact=True).select_option(label="R3 Many questions")
+    page.get_by_label("Lu Learner", exact=True).check()
+    page.get_by_role("button", name="Share model lesson").click()
+    page.get_by_text("Model lesson shared.").wait_for()
+
+    learner = new_page()
+    sign_in(learner, live_server, mentee["email"])
+    learner.get_by_role("link", name="Model lessons").click()
+    learner.get_by_label("Criterion", exact=True).select_option(label="R4 Models")
+    learner.get_by_role("button", name="Show").click()
+    learner.get_by_text("No model lessons for this criterion yet.").wait_for()
+    learner.get_by_label("Criterion", exact=True).select_option(label="R3 Many questions")
+    learner.get_by_role("button", name="Show").click()
+    found = learner.get_by_role("list", name="Model lessons found")
+    found.get_by_role("link", name="What strong questioning looks like").click()
+    learner.get_by_label("At (seconds into the lesson)", exact=True).fill("12")
+    learner.get_by_label("Note", exact=True).fill("She waits before taking answers")
+    learner.get_by_role("button", name="Save note").click()
+    notes = learner.get_by_role("list", name="My notes")
+    notes.get_by_text("She waits before taking answers").wait_for()
+    assert notes.get_by_role("link", name="0:12").get_attribute("href") == f"/lessons/{lesson['id']}?t=12000"
+
+    # the notes are the learner's alone
+    page.goto(learner.url)
+    page.get_by_text("No notes yet.").wait_for()
+    assert page.errors == [] and learner.errors == []
