@@ -42,6 +42,8 @@ from obsapp.mentoring.schemas import (
     NotificationSchema,
     NotificationSettingsInputSchema,
     NotificationSettingsSchema,
+    PromptsInputSchema,
+    PromptsSchema,
     ReplyCreateSchema,
     UnreadCountSchema,
 )
@@ -327,3 +329,21 @@ def add_model_note(data, model_id):
     """A private note (only you see it), optionally at a moment ``t_ms`` of the lesson."""
     return model_note_payload(model_lessons.add_note(current_user, model_lessons.get_model(current_user, model_id),
                                                      data))
+
+
+# --- reflection prompts --------------------------------------------------------------------------------------------
+
+
+@blp.route("/reflection-prompts")
+@blp.response(200, PromptsSchema)
+def get_prompts():
+    """The questions a teacher is offered when feedback arrives."""
+    return {"prompts": services.reflection_prompts()}
+
+
+@blp.route("/reflection-prompts", methods=["PUT"])
+@blp.arguments(PromptsInputSchema)
+@blp.response(200, PromptsSchema)
+def set_prompts(data):
+    """Replace the school's prompts (admins)."""
+    return {"prompts": services.set_reflection_prompts(current_user, data["prompts"])}

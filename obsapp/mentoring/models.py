@@ -236,3 +236,13 @@ class ModelNote(db.Model):
     t_ms: Mapped[int | None] = mapped_column(BigInteger)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ReflectionPrompt(db.Model):
+    """A question offered to a teacher when feedback arrives; the school's admins edit the list."""
+
+    __tablename__ = "reflection_prompts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    text: Mapped[str] = mapped_column(String(300))

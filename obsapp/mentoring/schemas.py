@@ -290,3 +290,13 @@ class NotificationSettingsInputSchema(StrictSchema):
     email = fields.Dict(required=True, keys=fields.String(validate=validate.OneOf(NOTIFICATION_KINDS)),
                         values=fields.String(validate=validate.OneOf(("off", "instant", "digest"))),
                         metadata={"description": "the kinds to change: off, instant or digest (daily)"})
+
+
+class PromptsSchema(Schema):
+    prompts = fields.List(fields.String(), metadata={"description": "offered in order when feedback arrives"})
+
+
+class PromptsInputSchema(StrictSchema):
+    prompts = fields.List(fields.String(validate=validate.Length(max=300)), required=True,
+                          validate=validate.Length(max=20),
+                          metadata={"description": "the new list (empty: back to the defaults)"})

@@ -27,6 +27,7 @@ from obsapp.mentoring.models import (
     JournalReply,
     NextStep,
     ObservationCycle,
+    ReflectionPrompt,
 )
 
 MAX_TITLE = 200
@@ -416,3 +417,31 @@ def linked_entries(actor: User, *, goal_id: int | None = None, cycle_id: int | N
 
 def today() -> date:
     return utcnow().date()
+
+
+# --- reflection prompts --------------------------------------------------------------------------------------------
+
+DEFAULT_PROMPTS = ("What went well?", "What would you do differently?", "What will you try next?")
+MAX_PROMPTS = 20
+
+
+def reflection_prompts() -> list[str]:
+    """The school's prompts (the defaults until an admin sets them)."""
+    rows = db.session.execute(select(ReflectionPrompt.text).order_by(ReflectionPrompt.position,
+                                                                     ReflectionPrompt.id)).scalars().all()
+    return list(rows) or list(DEFAULT_PROMPTS)
+
+
+def set_reflection_prompts(actor: User | None, prompts: list[str]) -> list[str]:
+    """Replace the prompts (admins; an empty list brings back the defaults)."""
+    policy.require_admin(actor)
+    cleaned = [p.strip() for p in prompts if p and p.strip()]
+    if len(cleaned) > MAX_PROMPTS or any(len(p) > 300 for p in cleaned):
+        raise InvalidInput(f"At most {MAX_PROMPTS} prompts of at most 300 characters each.",
+                           fields={"prompts": ["Too many or too long."]})
+    for row in db.session.execute(select(ReflectionPrompt)).scalars():
+        db.session.delete(row)
+    db.session.flush()
+    db.session.add_all(ReflectionPrompt(position=i, text=text) for i, text in enumerate(cleaned))
+    db.session.flush()
+    return reflection_prompts()

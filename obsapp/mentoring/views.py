@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from obsapp import policy
@@ -19,8 +19,6 @@ from obsapp.mentoring.models import Goal
 from obsapp.mentoring.serialize import entry_payload, evidence_payloads
 
 bp = Blueprint("mentoring", __name__, template_folder="templates")
-
-REFLECTION_PROMPTS = ("What went well?", "What would you do differently?", "What will you try next?")
 
 
 def init_app(app: Flask) -> None:
@@ -161,7 +159,7 @@ def cycle_page(cycle_id):
     goals = db.session.execute(services.goals_query(current_user, cycle.mentee_id)).scalars().all() \
         if policy.may_see_goals_of(current_user, cycle.mentee_id) else []
     return render_template("mentoring/cycle.html", cycle=cycle, role=role, stage=services.stage(cycle),
-                           lessons=_my_lessons(cycle.mentee_id), goals=goals, prompts=REFLECTION_PROMPTS,
+                           lessons=_my_lessons(cycle.mentee_id), goals=goals, prompts=services.reflection_prompts(),
                            entries=services.linked_entries(current_user, cycle_id=cycle.id),
                            criteria_choices=_criteria_choices())
 
@@ -185,7 +183,7 @@ def journal():
     entries = db.session.execute(services.journal_query(current_user, q or None).limit(200)).scalars().all()
     goals = db.session.execute(services.goals_query(current_user, current_user.id)).scalars().all()
     return render_template("mentoring/journal.html", entries=[entry_payload(e) for e in entries], q=q,
-                           goals=goals, lessons=_my_lessons(current_user.id), prompts=REFLECTION_PROMPTS)
+                           goals=goals, lessons=_my_lessons(current_user.id), prompts=services.reflection_prompts())
 
 
 @bp.route("/journal/<int:entry_id>", methods=["GET", "POST"])
@@ -291,3 +289,16 @@ def model_page(model_id):
         failed, _ = _attempt(lambda: model_lessons.add_note(current_user, model, data), "Note saved.", here)
         return failed or redirect(here)
     return render_template("mentoring/model.html", model=model, notes=model_lessons.my_notes(current_user, model))
+
+
+@bp.route("/admin/reflection-prompts", methods=["GET", "POST"])
+@login_required
+def admin_prompts():
+    if not policy.is_admin(current_user):
+        abort(403)
+    if request.method == "POST":
+        lines = request.form.get("prompts", "").splitlines()
+        failed, _ = _attempt(lambda: services.set_reflection_prompts(current_user, lines), "Prompts saved.",
+                             url_for("mentoring.admin_prompts"))
+        return failed or redirect(url_for("mentoring.admin_prompts"))
+    return render_template("mentoring/prompts.html", prompts=services.reflection_prompts())

@@ -209,3 +209,19 @@ def test_notifications_feedback_reply_clip_mark_read_settings(pair, api_as):
     assert changed.status_code == 200 and changed.json["email"]["feedback"] == "digest"
     bad = api["mentee"].request("PUT", "/api/v1/notifications/settings", json={"email": {"feedback": "hourly"}})
     assert bad.status_code == 422
+
+
+def test_reflection_prompts_are_the_admins_to_edit(pair):
+    api = pair["api"]
+    assert api["mentee"].get("/api/v1/reflection-prompts").json["prompts"][0] == "What went well?"
+    assert api["mentee"].request("PUT", "/api/v1/reflection-prompts", json={"prompts": ["x"]}).status_code == 403
+    changed = api["admin"].request("PUT", "/api/v1/reflection-prompts",
+                                   json={"prompts": ["What surprised you?", "  ", "Which pupil will you watch next?"]})
+    assert changed.status_code == 200 and changed.json["prompts"] == ["What surprised you?",
+                                                                       "Which pupil will you watch next?"]
+    assert api["mentee"].get("/api/v1/reflection-prompts").json == changed.json
+    too_many = api["admin"].request("PUT", "/api/v1/reflection-prompts", json={"prompts": ["q"] * 21})
+    assert too_many.status_code == 422
+    assert api["mentee"].get("/api/v1/reflection-prompts").json == changed.json
+    reset = api["admin"].request("PUT", "/api/v1/reflection-prompts", json={"prompts": []})
+    assert reset.json["prompts"][0] == "What went well?"

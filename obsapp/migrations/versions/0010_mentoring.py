@@ -229,9 +229,16 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_model_lesson_notes_author_id'), ['author_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_model_lesson_notes_model_id'), ['model_id'], unique=False)
 
+    op.create_table('reflection_prompts',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('position', sa.Integer(), nullable=False),
+        sa.Column('text', sa.String(length=300), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_reflection_prompts'))
+    )
+
 
 def downgrade():
-    for name in ('model_lesson_notes', 'model_lesson_recipients', 'model_lesson_criteria', 'model_lessons',
+    for name in ('reflection_prompts', 'model_lesson_notes', 'model_lesson_recipients', 'model_lesson_criteria', 'model_lessons',
                  'notification_settings', 'notifications', 'goal_evidence', 'journal_replies', 'journal_entries',
                  'cycle_next_steps', 'cycle_goals', 'observation_cycles', 'goal_criteria', 'goals'):
         op.drop_table(name)
