@@ -74,7 +74,7 @@ def _on_annotation(session: Session, annotation: Annotation) -> None:
         return  # announced when the cycle reveals the feedback
     author = session.get(User, annotation.author_id)
     send(owner.id, "feedback", f"New feedback from {author.name if author else 'someone'} on “{lesson.title}”",
-         f"/lessons/{lesson.id}?t={annotation.start_ms}", session)
+         f"/lessons/{lesson.id}#t={annotation.start_ms / 1000:g}", session)
 
 
 def _on_reply(session: Session, reply: Reply) -> None:
@@ -90,7 +90,7 @@ def _on_reply(session: Session, reply: Reply) -> None:
         user = session.get(User, user_id)
         if user is not None and policy.annotation_visible(user, annotation, lesson):
             send(user_id, "reply", f"{author.name if author else 'Someone'} replied on “{lesson.title}”",
-                 f"/lessons/{lesson.id}?t={annotation.start_ms}", session)
+                 f"/lessons/{lesson.id}#t={annotation.start_ms / 1000:g}", session)
 
 
 def _on_delivery(session: Session, item: FeedbackItem) -> None:

@@ -7,6 +7,13 @@ from obsapp.mentoring import services
 from obsapp.mentoring.models import Goal, JournalEntry, JournalReply, Notification, ObservationCycle
 
 
+def moment_url(lesson_id: int, t_ms: int | None) -> str:
+    """The lesson page, opened at a moment (``#t=seconds``) when there is one."""
+    if t_ms is None:
+        return f"/lessons/{lesson_id}"
+    return f"/lessons/{lesson_id}#t={t_ms / 1000:g}"
+
+
 def person(user) -> dict | None:
     return {"id": user.id, "name": user.name} if user is not None else None
 
@@ -15,7 +22,7 @@ def _evidence_title(kind: str, thing) -> tuple[str, str]:
     if kind == "annotation":
         words = (thing.body or "").strip().splitlines()
         title = words[0][:120] if words else f"A {thing.kind} annotation"
-        return title, f"/lessons/{thing.lesson_id}?t={thing.start_ms}"
+        return title, moment_url(thing.lesson_id, thing.start_ms)
     if kind == "clip":
         return thing.title or "A clip", f"/clips/{thing.id}"
     if kind == "lesson":

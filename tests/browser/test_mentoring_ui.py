@@ -151,7 +151,7 @@ def test_a_model_lesson_browsed_by_criterion_with_private_notes(page, new_page, 
     learner.get_by_role("button", name="Save note").click()
     notes = learner.get_by_role("list", name="My notes")
     notes.get_by_text("She waits before taking answers").wait_for()
-    assert notes.get_by_role("link", name="0:12").get_attribute("href") == f"/lessons/{lesson['id']}?t=12000"
+    assert notes.get_by_role("link", name="0:12").get_attribute("href") == f"/lessons/{lesson['id']}#t=12"
 
     # the notes are the learner's alone
     page.goto(learner.url)

@@ -193,7 +193,7 @@ def test_notifications_feedback_reply_clip_mark_read_settings(pair, api_as):
     items = api["mentee"].get("/api/v1/notifications").json["items"]
     assert [(n["kind"], n["read"]) for n in items] == [("feedback", False)]
     assert set(items[0]) >= {"id", "kind", "title", "url", "read"} and "Secret" not in items[0]["title"]
-    assert items[0]["url"] == f"/lessons/{lesson.id}?t=3000"
+    assert items[0]["url"] == f"/lessons/{lesson.id}#t=3"
     api["mentee"].post(f"/api/v1/annotations/{annotation['id']}/replies", json={"body": "Thanks"})
     assert api["mentor"].get("/api/v1/notifications").json["items"][0]["kind"] == "reply"
     assert api["mentee"].get("/api/v1/notifications/unread-count").json == {"unread": 1}
