@@ -10,11 +10,13 @@ from sqlalchemy import Select, or_, select
 from obsapp import policy
 from obsapp.accounts.models import Mentorship, User, utcnow
 from obsapp.annotations import services as annotations
+from obsapp.annotations.models import Annotation, annotation_criteria
 from obsapp.clips import services as clips
 from obsapp.errors import Conflict, InvalidInput, NotFound
 from obsapp.extensions import db
 from obsapp.frameworks import services as frameworks
 from obsapp.lessons import services as lessons
+from obsapp.lessons.models import Lesson
 from obsapp.mentoring import notify
 from obsapp.mentoring.models import (
     CYCLE_STATUSES,
@@ -161,6 +163,29 @@ def evidence_timeline(actor: User, goal: Goal) -> list[dict]:
         items.append({"evidence": evidence, "thing": thing, "kind": evidence.kind, "at": when})
     items.sort(key=lambda item: (item["at"].isoformat() if item["at"] else "", item["evidence"].id))
     return items
+
+
+def suggested_annotations(actor: User, goal: Goal, limit: int = 20) -> list:
+    """Annotations on the teacher's lessons tagged with the goal's criteria, that ``actor`` may see and that are not
+    evidence yet (newest lessons first): what the goal page offers to attach."""
+    criterion_ids = [c.id for c in goal.criteria]
+    if not criterion_ids:
+        return []
+    attached = {e.ref_id for e in goal.evidence if e.kind == "annotation"}
+    recent = db.session.execute(select(Lesson).where(
+        Lesson.owner_id == goal.teacher_id, policy.lesson_filter(actor, Lesson.id, Lesson.owner_id))
+        .order_by(Lesson.created_at.desc()).limit(10)).scalars().all()
+    found = []
+    for lesson in recent:
+        rows = db.session.execute(select(Annotation).where(
+            Annotation.lesson_id == lesson.id,
+            Annotation.id.in_(select(annotation_criteria.c.annotation_id).where(
+                annotation_criteria.c.criterion_id.in_(criterion_ids))),
+            policy.annotation_filter(actor, lesson, author_id=Annotation.author_id,
+                                     visibility=Annotation.visibility, hidden_at=Annotation.hidden_at))
+            .order_by(Annotation.start_ms)).scalars().all()
+        found.extend((lesson, a) for a in rows if a.id not in attached)
+    return found[:limit]
 
 
 # --- observation cycles -------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from obsapp import policy
 from obsapp.accounts import auth
+from obsapp.annotations.summary import format_ms
 from obsapp.errors import ObsError
 from obsapp.extensions import db
 from obsapp.frameworks import services as frameworks
@@ -117,7 +118,8 @@ def goal_page(goal_id):
         return failed or redirect(here)
     entries = db.session.execute(services.journal_query(current_user, author_id=goal.teacher_id).limit(100)).scalars()
     return render_template("mentoring/goal.html", goal=goal, evidence=evidence_payloads(current_user, goal),
-                           lessons=_my_lessons(goal.teacher_id), entries=list(entries))
+                           lessons=_my_lessons(goal.teacher_id), entries=list(entries),
+                           suggestions=services.suggested_annotations(current_user, goal), format_ms=format_ms)
 
 
 @bp.route("/cycles", methods=["POST"])
