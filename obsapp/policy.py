@@ -470,6 +470,22 @@ def require_watch_control(person: Any, live: Any) -> None:
 # --- mentoring: goals, observation cycles, the journal, notifications ---------------------------------------------
 
 
+def held_back_from(lesson_id: int, author_id: int) -> set[int]:
+    """The people from whom an observation cycle on the lesson still hides ``author_id``'s annotations (the same rule
+    as held_back, for pushing live events to each watcher)."""
+    c = cycles_t
+    rows = db.session.execute(select(c.c.mentor_id, c.c.mentee_id, c.c.blind_mentor).where(
+        c.c.lesson_id == lesson_id, c.c.self_review_first == true(),
+        or_(c.c.self_review_done_at.is_(None), c.c.mentor_review_done_at.is_(None)))).all()
+    hidden: set[int] = set()
+    for mentor_id, mentee_id, blind in rows:
+        if author_id == mentor_id:
+            hidden.add(mentee_id)
+        if blind and author_id == mentee_id:
+            hidden.add(mentor_id)
+    return hidden
+
+
 def may_see_goals_of(actor: Any, teacher_id: int) -> bool:
     """A teacher's goals: the teacher and their active mentors (not admins, not ex-mentors)."""
     return is_signed_in(actor) and (actor.id == teacher_id or is_active_mentor(actor.id, teacher_id))
