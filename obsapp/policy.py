@@ -275,8 +275,7 @@ def annotation_visible(actor: Any, annotation: Any, lesson: Any) -> bool:
     mine = annotation.author_id == actor.id
     if annotation_for_author_only(annotation) and not mine:
         return False
-    if not mine and db.session.execute(select(true()).where(
-            held_back(actor, lesson.id, annotation.author_id)).limit(1)).first() is not None:
+    if not mine and is_held_back(actor, lesson.id, annotation.author_id):
         return False
     return annotation.hidden_at is None or mine or lesson.owner_id == actor.id
 
@@ -296,6 +295,11 @@ def annotation_filter(actor: Any, lesson: Any, *, author_id, visibility, hidden_
     if lesson.owner_id != actor.id:
         condition = and_(condition, or_(hidden_at.is_(None), own))
     return and_(condition, not_(held_back(actor, lesson.id, author_id)))
+
+
+def is_held_back(actor: Any, lesson_id: int, author_id: int) -> bool:
+    """Does an observation cycle on the lesson still hide ``author_id``'s annotations from ``actor``?"""
+    return db.session.execute(select(true()).where(held_back(actor, lesson_id, author_id))).first() is not None
 
 
 def held_back(actor: Any, lesson_id, author_id):

@@ -69,8 +69,7 @@ def _on_annotation(session: Session, annotation: Annotation) -> None:
     owner = session.get(User, lesson.owner_id) if lesson is not None else None
     if owner is None or annotation.author_id == lesson.owner_id or policy.annotation_for_author_only(annotation):
         return
-    if session.execute(select(policy.cycles_t.c.id).where(policy.held_back(owner, lesson.id,
-                                                                               annotation.author_id))).first():
+    if policy.is_held_back(owner, lesson.id, annotation.author_id):
         return  # announced when the cycle reveals the feedback
     author = session.get(User, annotation.author_id)
     send(owner.id, "feedback", f"New feedback from {author.name if author else 'someone'} on “{lesson.title}”",
