@@ -8,7 +8,7 @@ from datetime import date
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from obsapp import policy
+from obsapp import policy, uow
 from obsapp.accounts import auth
 from obsapp.annotations.summary import format_ms
 from obsapp.errors import ObsError
@@ -74,7 +74,7 @@ def _attempt(action, success: str, back: str):
     try:
         result = action()
     except ObsError as exc:
-        db.session.rollback()
+        uow.rollback()  # nothing half-saved, and no email for it
         flash(exc.message, "error")
         return redirect(back), None
     flash(success, "success")
