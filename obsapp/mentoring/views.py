@@ -7,6 +7,7 @@ from datetime import date
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy.exc import SQLAlchemyError
 
 from obsapp import policy, uow
 from obsapp.accounts import auth
@@ -26,7 +27,12 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _bell():
         def unread() -> int:
-            return notify.unread_count(current_user) if policy.is_signed_in(current_user) else 0
+            if not policy.is_signed_in(current_user):
+                return 0
+            try:
+                return notify.unread_count(current_user)
+            except SQLAlchemyError:  # an error page after a database failure still renders (without the count)
+                return 0
         return {"unread_notifications": unread}
 
     # one-click from a mail client (RFC 8058): no session, no CSRF token; the signed token is the proof
