@@ -153,6 +153,13 @@ def test_a_model_lesson_browsed_by_criterion_with_private_notes(page, new_page, 
     notes.get_by_text("She waits before taking answers").wait_for()
     assert notes.get_by_role("link", name="0:12").get_attribute("href") == f"/lessons/{lesson['id']}#t=12"
 
+    # on a phone, no mentoring page scrolls sideways
+    learner.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/mentoring", "/journal", "/models", "/notifications", "/growth", learner.url.split(live_server.url)[1]):
+        learner.goto(live_server.url + path)
+        width = learner.evaluate("() => document.scrollingElement.scrollWidth")
+        assert width <= 390, (path, width)
+
     # the notes are the learner's alone
     page.goto(learner.url)
     page.get_by_text("No notes yet.").wait_for()
