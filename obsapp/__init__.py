@@ -122,6 +122,8 @@ def _register_domain_hooks(app: Flask) -> None:
     from obsapp.lessons import tasks as lessons_tasks
     from obsapp.lessons import uploads
     from obsapp.lessons import views as lessons_views
+    from obsapp.mentoring import notify as mentoring_notify
+    from obsapp.mentoring import views as mentoring_views
     from obsapp.privacy import audit as privacy_audit
     from obsapp.privacy import erasure as privacy_erasure
     from obsapp.privacy import services as privacy_services
@@ -132,10 +134,12 @@ def _register_domain_hooks(app: Flask) -> None:
         from obsapp.jobs import celery_backend
 
         queue.register_sender("celery", celery_backend.send)
-    queue.register_housekeeping(uploads.expire_abandoned, privacy_erasure.daily_retention)
+    queue.register_housekeeping(uploads.expire_abandoned, privacy_erasure.daily_retention,
+                                mentoring_notify.due_digests)
     lessons_views.DASHBOARD_PANELS["feedback"] = clips_views.dashboard_feedback
     lessons_views.DASHBOARD_PANELS["retention_due"] = privacy_erasure.retention_due
     watch_events.init_app(app)
+    mentoring_views.init_app(app)  # the bell's unread count in every page; notifications on new feedback
     # privacy: consent saved with a lesson and shown in its payload; reels and jobs go with a deleted lesson
     _plug(lessons_services.SAVE_HOOKS, privacy_services.on_lesson_saved)
     _plug(lessons_services.DELETE_HOOKS, privacy_services.on_lesson_delete)
@@ -162,16 +166,18 @@ def _register_blueprints(app: Flask) -> None:
     from obsapp.lessons.api import blp as lessons_api
     from obsapp.lessons.api import uploads_blp
     from obsapp.lessons.views import bp as lessons_views
+    from obsapp.mentoring.api import blp as mentoring_api
+    from obsapp.mentoring.views import bp as mentoring_views
     from obsapp.privacy.api import blp as privacy_api
     from obsapp.privacy.views import bp as privacy_views
     from obsapp.watch.api import blp as watch_api
     from obsapp.watch.views import bp as watch_views
 
     for blueprint in (accounts_views, lessons_views, annotations_views, frameworks_views, watch_views, clips_views,
-                      privacy_views):
+                      privacy_views, mentoring_views):
         app.register_blueprint(blueprint)
     api_blueprints = (accounts_api, lessons_api, uploads_blp, frameworks_api, annotations_api, watch_api, clips_api,
-                      privacy_api)
+                      privacy_api, mentoring_api)
     for api_blueprint in api_blueprints:
         api.register_blueprint(api_blueprint)
 

@@ -74,6 +74,9 @@ SETTINGS: dict[str, tuple[object, object]] = {
     "AUDIT_RETENTION_DAYS": (0, _int),
     "RETENTION_DAYS": (0, _int),
     "KEEP_ORIGINALS_DAYS": (0, _int),
+    "SMTP_URL": ("", str),  # smtp://[user:pass@]host[:port] (smtp+starttls://, smtps://); empty: no email
+    "MAIL_FROM": ("obsapp@localhost", str),
+    "PUBLIC_URL": ("http://127.0.0.1:5000", str),  # where links in emails point
 }
 CONSENTS = ("all_consented", "some_not_consented", "unknown")
 

@@ -22,6 +22,8 @@ from obsapp.jobs.models import Job
 from obsapp.jobs.worker import run_job
 from obsapp.lessons import services as lessons
 from obsapp.lessons.models import Lesson
+from obsapp.mentoring import services as mentoring
+from obsapp.mentoring.models import Goal
 from obsapp.storage import media_store
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,16 @@ def load(app: Flask, *, password: str) -> list[str]:
     if lesson.status == "ready" and not lesson_has_annotations(lesson):
         _annotate(lesson, mentor, teacher)
         lines.append("Added the mentor's feedback on it, tagged with STP and Rosenshine criteria.")
+    if not db.session.execute(select(Goal.id).where(Goal.teacher_id == teacher.id).limit(1)).first():
+        checking = _criterion("stp", "AF.1")
+        goal = mentoring.create_goal(mentor, {
+            "teacher_id": teacher.id, "title": "See every pupil's answer",
+            "success": "In each lesson I check the understanding of the whole class at least twice.",
+            "criterion_ids": [checking.id] if checking is not None else []})
+        mentoring.add_evidence(mentor, goal, {"lesson_id": lesson.id})
+        mentoring.start_cycle(mentor, {"mentee_id": teacher.id, "focus": "Checking for understanding",
+                                       "look_fors": "Mini-whiteboards; cold calling", "goal_ids": [goal.id]})
+        lines.append("Added a goal with the lesson as evidence, and a planned observation cycle.")
     uow.commit()
     lines.append("")
     lines.append(f"Sign in at /login with any of the emails above and the password {password!r}.")

@@ -5,7 +5,7 @@ Rules take plain objects (anything with the attributes named: ``actor.id``, ``ac
 (``tests/test_policy.py`` fails if a table or column is renamed), and give SQL conditions for lists, so that
 lists are filtered and paged in the database. This module imports no domain module: every layer may use it.
 
-Lessons (teacher ownership):
+Lessons (teacher ownership; a lesson shared as a model lesson may be watched by its audience):
 - the owner manages their lesson (and may delete it);
 - the owner's active mentors may comment;
 - people the owner shares with may view or comment, by the share's role;
@@ -21,6 +21,12 @@ to active people who may view its lesson(s).
 Watch sessions: anyone who may view the lesson starts (and hosts) or joins one; the host locks and ends it;
 when locked only the host controls playback.
 Frameworks on a lesson: chosen by its owner or one of the owner's active mentors.
+Mentoring (goals, cycles, journal) follows the mentorship: a teacher's goals are seen and written by the teacher and
+their active mentors; a cycle is seen by its mentee always (read-only once the mentorship ended) and by its mentor
+while the mentorship is active, and written by either while it is active. Self-review first: while a cycle asks for it
+and both reviews are not done, the mentor's annotations on its lesson are hidden from the mentee (and, with
+blind_mentor, the mentee's from the mentor). A journal entry is its author's alone unless shared with their mentors
+(then also their active mentors', who may reply). Notifications are their recipient's alone. Admins see none of it.
 Admin actions (accounts, mentorships, frameworks, erasing a person, everyone's access log): administrators, or
 the operator at the command line. A lesson's access log: its owner and administrators.
 Something the actor may not view is "not found" (404) for them; seen but not allowed is "forbidden" (403).
@@ -47,7 +53,15 @@ reels_t = table("reels", column("id"), column("creator_id"), column("clip_count"
 reel_items_t = table("reel_items", column("reel_id"), column("clip_id"))
 users_t = table("users", column("id"), column("is_admin"), column("active"))
 
-TABLES = (lessons_t, lesson_shares_t, mentorships_t, clips_t, reels_t, reel_items_t, users_t)
+cycles_t = table("observation_cycles", column("id"), column("lesson_id"), column("mentor_id"), column("mentee_id"),
+                 column("self_review_first"), column("blind_mentor"), column("self_review_done_at"),
+                 column("mentor_review_done_at"))
+
+model_lessons_t = table("model_lessons", column("id"), column("lesson_id"), column("owner_id"), column("audience"))
+model_recipients_t = table("model_lesson_recipients", column("model_id"), column("user_id"))
+
+TABLES = (lessons_t, lesson_shares_t, mentorships_t, clips_t, reels_t, reel_items_t, users_t, cycles_t,
+          model_lessons_t, model_recipients_t)
 
 
 class Access(IntEnum):
@@ -137,12 +151,29 @@ def _mentees(actor_id: int, owner_ids: Iterable[int]) -> set[int]:
         t.c.mentor_id == actor_id, t.c.mentee_id.in_(ids), t.c.ended_at.is_(None))).scalars())
 
 
-def _access(actor_id: int, owner_id: int, role: str | None, mentored: bool) -> Access:
+def _modelled(actor_id: int, lesson_ids: Iterable[int]) -> set[int]:
+    """Of ``lesson_ids``, the lessons shared with the actor as a model lesson (school-wide or chosen)."""
+    ids = list(set(lesson_ids))
+    if not ids:
+        return set()
+    m = model_lessons_t
+    return set(db.session.execute(select(m.c.lesson_id).where(
+        m.c.lesson_id.in_(ids), _model_audience(actor_id, m))).scalars())
+
+
+def _model_audience(actor_id: int, model):
+    r = model_recipients_t
+    return or_(model.c.audience == "school", exists().where(r.c.model_id == model.c.id, r.c.user_id == actor_id))
+
+
+def _access(actor_id: int, owner_id: int, role: str | None, mentored: bool, modelled: bool = False) -> Access:
     if owner_id == actor_id:
         return Access.MANAGE
     best = {"commenter": Access.COMMENT, "viewer": Access.VIEW}.get(role or "", Access.NONE)
     if best < Access.COMMENT and mentored:
         best = Access.COMMENT
+    if best < Access.VIEW and modelled:
+        best = Access.VIEW
     return best
 
 
@@ -154,8 +185,10 @@ def lesson_access_map(actor: Any, lessons: Iterable[Any]) -> dict[int, Access]:
     others = [lesson for lesson in lessons if lesson.owner_id != actor.id]
     roles = _share_roles(actor.id, (lesson.id for lesson in others))
     mentees = _mentees(actor.id, (lesson.owner_id for lesson in others))
-    return {lesson.id: _access(actor.id, lesson.owner_id, roles.get(lesson.id), lesson.owner_id in mentees)
-            for lesson in lessons}
+    unseen = [lesson.id for lesson in others if lesson.id not in roles and lesson.owner_id not in mentees]
+    modelled = _modelled(actor.id, unseen)
+    return {lesson.id: _access(actor.id, lesson.owner_id, roles.get(lesson.id), lesson.owner_id in mentees,
+                               lesson.id in modelled) for lesson in lessons}
 
 
 def lesson_access(actor: Any, lesson: Any) -> Access:
@@ -208,7 +241,9 @@ def lesson_filter(actor: Any, lesson_id, owner_id):
     s, m = lesson_shares_t, mentorships_t
     shared = exists().where(s.c.lesson_id == lesson_id, s.c.user_id == actor.id)
     mentored = exists().where(m.c.mentee_id == owner_id, m.c.mentor_id == actor.id, m.c.ended_at.is_(None))
-    return or_(owner_id == actor.id, shared, mentored)
+    model = model_lessons_t.alias("policy_model")
+    modelled = exists().where(model.c.lesson_id == lesson_id, _model_audience(actor.id, model))
+    return or_(owner_id == actor.id, shared, mentored, modelled)
 
 
 def lesson_id_filter(actor: Any, lesson_id):
@@ -269,6 +304,8 @@ def annotation_visible(actor: Any, annotation: Any, lesson: Any) -> bool:
     mine = annotation.author_id == actor.id
     if annotation_for_author_only(annotation) and not mine:
         return False
+    if not mine and is_held_back(actor, lesson.id, annotation.author_id):
+        return False
     return annotation.hidden_at is None or mine or lesson.owner_id == actor.id
 
 
@@ -286,7 +323,23 @@ def annotation_filter(actor: Any, lesson: Any, *, author_id, visibility, hidden_
     condition = or_(visibility == "shared", own)
     if lesson.owner_id != actor.id:
         condition = and_(condition, or_(hidden_at.is_(None), own))
-    return condition
+    return and_(condition, not_(held_back(actor, lesson.id, author_id)))
+
+
+def is_held_back(actor: Any, lesson_id: int, author_id: int) -> bool:
+    """Does an observation cycle on the lesson still hide ``author_id``'s annotations from ``actor``?"""
+    return db.session.execute(select(true()).where(held_back(actor, lesson_id, author_id))).first() is not None
+
+
+def held_back(actor: Any, lesson_id, author_id):
+    """SQL: an observation cycle on the lesson still hides ``author_id``'s annotations from ``actor`` (self-review
+    first: the mentor's from the mentee, and with blind_mentor the mentee's from the mentor, until both are done)."""
+    c = cycles_t
+    pending = and_(c.c.lesson_id == lesson_id, c.c.self_review_first == true(),
+                   or_(c.c.self_review_done_at.is_(None), c.c.mentor_review_done_at.is_(None)))
+    return exists().where(pending, or_(
+        and_(c.c.mentee_id == actor.id, c.c.mentor_id == author_id),
+        and_(c.c.blind_mentor == true(), c.c.mentor_id == actor.id, c.c.mentee_id == author_id)))
 
 
 def can_edit_annotation(actor: Any, annotation: Any) -> bool:
@@ -445,3 +498,154 @@ def require_watch_control(person: Any, live: Any) -> None:
     """When the host has locked the controls, only the host controls playback (and flags)."""
     if live.locked and not is_watch_host(person, live):
         raise Forbidden("The host has locked the controls.", code="control_locked")
+
+
+# --- mentoring: goals, observation cycles, the journal, notifications ---------------------------------------------
+
+
+def held_back_from(lesson_id: int, author_id: int) -> set[int]:
+    """The people from whom an observation cycle on the lesson still hides ``author_id``'s annotations (the same rule
+    as held_back, for pushing live events to each watcher)."""
+    c = cycles_t
+    rows = db.session.execute(select(c.c.mentor_id, c.c.mentee_id, c.c.blind_mentor).where(
+        c.c.lesson_id == lesson_id, c.c.self_review_first == true(),
+        or_(c.c.self_review_done_at.is_(None), c.c.mentor_review_done_at.is_(None)))).all()
+    hidden: set[int] = set()
+    for mentor_id, mentee_id, blind in rows:
+        if author_id == mentor_id:
+            hidden.add(mentee_id)
+        if blind and author_id == mentee_id:
+            hidden.add(mentor_id)
+    return hidden
+
+
+def may_see_goals_of(actor: Any, teacher_id: int) -> bool:
+    """A teacher's goals: the teacher and their active mentors (not admins, not ex-mentors)."""
+    return is_signed_in(actor) and (actor.id == teacher_id or is_active_mentor(actor.id, teacher_id))
+
+
+def require_goals_of(actor: Any, teacher_id: int) -> None:
+    if not may_see_goals_of(actor, teacher_id):
+        raise NotFound("No such goal.")
+
+
+def goals_filter(actor: Any, teacher_id):
+    """SQL: rows whose ``teacher_id`` column names a teacher whose goals ``actor`` may see."""
+    if not is_signed_in(actor):
+        return false()
+    m = mentorships_t
+    return or_(teacher_id == actor.id, exists().where(m.c.mentee_id == teacher_id, m.c.mentor_id == actor.id,
+                                                      m.c.ended_at.is_(None)))
+
+
+def cycle_role(actor: Any, cycle: Any) -> str | None:
+    """``"mentee"`` or ``"mentor"`` when ``actor`` takes part in the cycle, else None."""
+    if not is_signed_in(actor) or cycle is None:
+        return None
+    if actor.id == cycle.mentee_id:
+        return "mentee"
+    return "mentor" if actor.id == cycle.mentor_id else None
+
+
+def may_see_cycle(actor: Any, cycle: Any) -> bool:
+    """Its mentee always (the history stays theirs); its mentor while the mentorship is active."""
+    role = cycle_role(actor, cycle)
+    return role == "mentee" or (role == "mentor" and is_active_mentor(cycle.mentor_id, cycle.mentee_id))
+
+
+def require_cycle(actor: Any, cycle: Any, action: str = "view"):
+    """The cycle if ``actor`` may ``view`` it or ``work`` on it (either party, while the mentorship is active;
+    ``mentor``/``mentee``: that party only); NotFound if they may not see it, Forbidden otherwise."""
+    if cycle is None or not may_see_cycle(actor, cycle):
+        raise NotFound("No such observation cycle.")
+    if action == "view":
+        return cycle
+    if not is_active_mentor(cycle.mentor_id, cycle.mentee_id):
+        raise Forbidden("The mentorship has ended: this cycle can be read but no longer changed.")
+    role = cycle_role(actor, cycle)
+    if action in ("mentor", "mentee") and role != action:
+        raise Forbidden(f"Only the cycle's {action} can do that.")
+    return cycle
+
+
+def cycles_filter(actor: Any, mentor_id, mentee_id):
+    """SQL: the cycles ``actor`` may see."""
+    if not is_signed_in(actor):
+        return false()
+    m = mentorships_t
+    active = exists().where(m.c.mentor_id == mentor_id, m.c.mentee_id == mentee_id, m.c.ended_at.is_(None))
+    return or_(mentee_id == actor.id, and_(mentor_id == actor.id, active))
+
+
+def may_start_cycle(actor: Any, mentor_id: int, mentee_id: int) -> bool:
+    """The mentor or the mentee of an active mentorship."""
+    return is_signed_in(actor) and actor.id in (mentor_id, mentee_id) and is_active_mentor(mentor_id, mentee_id)
+
+
+def journal_entry_visible(actor: Any, entry: Any) -> bool:
+    """Its author; once shared with mentors, also the author's active mentors. Nobody else (admins included)."""
+    if not is_signed_in(actor) or entry is None:
+        return False
+    if actor.id == entry.author_id:
+        return True
+    return entry.visibility == "mentors" and is_active_mentor(actor.id, entry.author_id)
+
+
+def may_edit_journal_entry(actor: Any, entry: Any) -> bool:
+    """Change the words or the sharing: the author only."""
+    return is_signed_in(actor) and entry is not None and actor.id == entry.author_id
+
+
+def require_journal_entry(actor: Any, entry: Any, action: str = "view"):
+    """``view`` and ``reply``: who may see it; ``edit`` (body, sharing): its author only."""
+    if not journal_entry_visible(actor, entry):
+        raise NotFound("No such journal entry.")
+    if action == "edit" and not may_edit_journal_entry(actor, entry):
+        raise Forbidden("Only its author can change a journal entry.")
+    return entry
+
+
+def journal_filter(actor: Any, author_id, visibility):
+    """SQL: the journal entries ``actor`` may see (their own, and those shared with them as an active mentor)."""
+    if not is_signed_in(actor):
+        return false()
+    m = mentorships_t
+    mentored = exists().where(m.c.mentee_id == author_id, m.c.mentor_id == actor.id, m.c.ended_at.is_(None))
+    return or_(author_id == actor.id, and_(visibility == "mentors", mentored))
+
+
+def notification_filter(actor: Any, user_id):
+    """SQL: notifications are their recipient's alone."""
+    return user_id == actor.id if is_signed_in(actor) else false()
+
+
+def may_share_model(actor: Any, lesson: Any) -> bool:
+    """A lesson is shared as a model by its owner only."""
+    return lesson_access(actor, lesson) >= Access.MANAGE
+
+
+def model_visible(actor: Any, model: Any) -> bool:
+    """Its owner, everyone signed in (school-wide), or the people chosen."""
+    if not is_signed_in(actor) or model is None:
+        return False
+    if actor.id == model.owner_id or model.audience == "school":
+        return True
+    return any(r.user_id == actor.id for r in model.recipients)
+
+
+def may_manage_model(actor: Any, model: Any) -> bool:
+    return is_signed_in(actor) and model is not None and actor.id == model.owner_id
+
+
+def models_filter(actor: Any, model_id, owner_id, audience):
+    """SQL: the model lessons ``actor`` may browse."""
+    if not is_signed_in(actor):
+        return false()
+    r = model_recipients_t
+    return or_(owner_id == actor.id, audience == "school",
+               exists().where(r.c.model_id == model_id, r.c.user_id == actor.id))
+
+
+def model_notes_filter(actor: Any, author_id):
+    """SQL: notes on model lessons are their author's alone."""
+    return author_id == actor.id if is_signed_in(actor) else false()

@@ -101,6 +101,7 @@ def test_demo_school_is_ready_to_use_and_idempotent(cli_env):
     assert any(e["message"].endswith("done") for e in job_lines)
     second = cli_env("demo")
     assert "Kept teacher@demo.school" in second.stdout and "Added the lesson" not in second.stdout
+    assert "Added a goal" in first.stdout and "Added a goal" not in second.stdout
     from sqlalchemy import create_engine
 
     engine = create_engine(cli_env.env["OBSAPP_DATABASE_URL"])

@@ -427,10 +427,17 @@ def forward_annotation(lesson_id: int, event: str, annotation: dict) -> None:
     author_id = _author_id(annotation)
     private = policy.annotation_for_author_only(annotation)
     message = {"event": event, "annotation": annotation}
-    for live in store.sessions_of_lesson(lesson_id):
+    watched = list(store.sessions_of_lesson(lesson_id))
+    # an observation cycle's self-review first may still hide it from some people (obsapp.policy.held_back)
+    hidden = policy.held_back_from(lesson_id, author_id) if watched and author_id is not None and not private \
+        else set()
+    for live in watched:
         if private:
             if author_id is not None:
                 _emit("annotation", message, person_room(live.session_id, author_id))
+        elif hidden:
+            for user_id in {p.user.id for p in store.participants(live.session_id)} - hidden:
+                _emit("annotation", message, person_room(live.session_id, user_id))
         else:
             _emit("annotation", message, session_room(live.session_id))
         if event == "annotation.created" and not private and author_id is not None and any(
