@@ -327,8 +327,9 @@ export class AnnotationPanel {
     const left = this.player.fraction(a.start_ms) * 100;
     const width = a.end_ms ? Math.max(0.4, (this.player.fraction(a.end_ms) * 100) - left) : null;
     const label = `${formatTime(a.start_ms)} ${KIND_LABELS[a.kind]}: ${a.body || a.criteria.map((c) => c.name).join(", ")}`;
-    return h("button", { type: "button", class: `marker ${a.end_ms ? "span" : "moment"}`, title: label, "aria-label": label,
-      tabindex: "-1", style: `left:${left}%;${width ? `width:${width}%;` : ""}--marker:${this.colorOf(a)}`,
+    // A marker is for the pointer only (the slider may hold no controls); the list is its keyboard twin.
+    return h("span", { class: `marker ${a.end_ms ? "span" : "moment"}`, title: label, "aria-hidden": "true",
+      style: `left:${left}%;${width ? `width:${width}%;` : ""}--marker:${this.colorOf(a)}`,
       "data-annotation": a.id, onclick: () => this.playFrom(a) });
   }
 
@@ -337,8 +338,8 @@ export class AnnotationPanel {
     // buttons, links and forms inside it keep doing their own thing
     const item = h("li", { class: "annotation-item", "data-annotation": a.id, style: `--marker:${this.colorOf(a)}`,
       tabindex: "0", onclick: (event) => this.onItemClick(event, a), onkeydown: (event) => this.onItemKey(event, a) },
-      h("button", { type: "button", class: "annotation-jump", onclick: () => this.playFrom(a),
-        "aria-label": `Play from ${formatTime(a.start_ms)}: ${a.body || KIND_LABELS[a.kind]}` },
+      h("button", { type: "button", class: "annotation-jump", onclick: () => this.playFrom(a) },
+        h("span", { class: "visually-hidden" }, "Play from "),
         h("span", { class: "annotation-time" }, formatTime(a.start_ms) + (a.end_ms ? `–${formatTime(a.end_ms)}` : "")),
         h("span", { class: `badge kind-${a.kind}` }, KIND_LABELS[a.kind]),
         a.visibility === "private" ? h("span", { class: "badge" }, "private") : null,
