@@ -114,6 +114,7 @@ def create_app(config: dict | None = None) -> Flask:
 def _register_domain_hooks(app: Flask) -> None:
     """What the domains plug into the infrastructure and into domains below them: job tasks, housekeeping,
     the dashboard's feedback panel, annotation events to watchers. (Imports inside: see create_app.)"""
+    from obsapp.annotations import dashboard as annotations_dashboard
     from obsapp.clips import tasks as clips_tasks
     from obsapp.clips import views as clips_views
     from obsapp.jobs import queue
@@ -125,6 +126,7 @@ def _register_domain_hooks(app: Flask) -> None:
     queue.register(*lessons_tasks.TASKS, *clips_tasks.TASKS)
     queue.register_housekeeping(uploads.expire_abandoned)
     lessons_views.DASHBOARD_PANELS["feedback"] = clips_views.dashboard_feedback
+    lessons_views.LESSON_FACTS.append(annotations_dashboard.lesson_facts)
     watch_events.init_app(app)
 
 
