@@ -395,11 +395,11 @@ class WatchPage {
       item.append(jump, who, body);
       list.append(item);
       if (duration > 0) {
-        const marker = document.createElement("button");
-        marker.type = "button";
+        // for the pointer only: the timeline is a slider, which may hold no controls; the Notes list is its keyboard twin
+        const marker = document.createElement("span");
         marker.className = `marker watch-marker kind-${note.kind}`;
         marker.style.left = `${Math.min(100, (note.start_ms / duration) * 100)}%`;
-        marker.setAttribute("aria-label", `Note at ${formatTime(note.start_ms)}${note.author ? ` by ${note.author}` : ""}: ${note.body}`);
+        marker.setAttribute("aria-hidden", "true");
         marker.title = `${formatTime(note.start_ms)} ${note.body}`;
         marker.addEventListener("click", () => this.seekTo(note.start_ms));
         timeline.append(marker);
