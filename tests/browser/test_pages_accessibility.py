@@ -58,5 +58,8 @@ def test_main_pages_at_both_sizes(page, live_server, sign_in, media_samples):
         page.wait_for_function("() => document.querySelector('video') && document.querySelector('video').readyState >= 1")
         page.get_by_text("Daniel Lim").first.wait_for()
         _check(page, f"watch page at {size}")
+        if viewport is LAPTOP:  # player, timeline and the Flag button in one screen
+            flag = page.get_by_role("button", name="Flag this moment").bounding_box()
+            assert flag["y"] + flag["height"] <= viewport["height"], flag
         page.goto(live_server.url + "/clips/mine")
         _check(page, f"my clips at {size}")
