@@ -260,6 +260,15 @@ def annotation_filter(actor: Any, lesson: Any, *, author_id, visibility, hidden_
     return condition
 
 
+def annotations_filter(actor: Any, *, author_id, visibility, hidden_at, lesson_owner_id):
+    """SQL over annotations on many lessons (each already checked as visible): annotation_visible's rule,
+    with the lesson's owner as a column."""
+    if not is_signed_in(actor):
+        return false()
+    own = author_id == actor.id
+    return and_(or_(visibility == "shared", own), or_(hidden_at.is_(None), own, lesson_owner_id == actor.id))
+
+
 def can_edit_annotation(actor: Any, annotation: Any) -> bool:
     """Change or delete: its author only."""
     return is_signed_in(actor) and annotation.author_id == actor.id

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, func, or_, select
 
+from obsapp import policy
 from obsapp.accounts.models import User
 from obsapp.annotations.models import Annotation, Reply
 from obsapp.extensions import db
@@ -16,10 +17,9 @@ STATUS_LABELS = {"awaiting_feedback": "awaiting feedback", "feedback_given": "fe
 
 
 def _visible(actor: User):
-    """Annotations ``actor`` may read on lessons they may view (obsapp.policy.annotation_visible, as SQL)."""
-    own = Annotation.author_id == actor.id
-    return and_(or_(Annotation.visibility == "shared", own),
-                or_(Annotation.hidden_at.is_(None), own, Lesson.owner_id == actor.id))
+    """Annotations ``actor`` may read on lessons they may view (the policy's rule, as SQL)."""
+    return policy.annotations_filter(actor, author_id=Annotation.author_id, visibility=Annotation.visibility,
+                                     hidden_at=Annotation.hidden_at, lesson_owner_id=Lesson.owner_id)
 
 
 def lesson_facts(actor: User, lessons: list[Lesson]) -> dict[int, dict]:
