@@ -137,6 +137,11 @@ def test_lesson_page_by_keyboard_and_layout(size, page, new_page, live_server, s
         assert timeline["y"] + timeline["height"] <= viewport["height"], timeline
         assert page.get_by_role("button", name="Add annotation").bounding_box()["y"] < viewport["height"]
         assert first_item["x"] > player["x"] + player["width"]
+        # the summary shows every kind, so that "All" adds up
+        page.locator("#summary-box > summary").click()
+        table = page.locator(".summary-table").first
+        assert table.locator("thead th").all_inner_texts()[:6] == ["Criterion", "Strengths", "Growth", "Questions", "Notes", "All"]
+        page.locator("#summary-box > summary").click()
     _no_sideways_scroll(page)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"lesson-page-{viewport['width']}x{viewport['height']}.png"))
