@@ -114,6 +114,7 @@ def create_app(config: dict | None = None) -> Flask:
 def _register_domain_hooks(app: Flask) -> None:
     """What the domains plug into the infrastructure and into domains below them: job tasks, housekeeping,
     the dashboard's feedback panel, annotation events to watchers. (Imports inside: see create_app.)"""
+    from obsapp.annotations import dashboard as annotations_dashboard
     from obsapp.clips import tasks as clips_tasks
     from obsapp.clips import views as clips_views
     from obsapp.jobs import queue
@@ -138,6 +139,7 @@ def _register_domain_hooks(app: Flask) -> None:
                                 mentoring_notify.due_digests)
     lessons_views.DASHBOARD_PANELS["feedback"] = clips_views.dashboard_feedback
     lessons_views.DASHBOARD_PANELS["retention_due"] = privacy_erasure.retention_due
+    lessons_views.LESSON_FACTS.append(annotations_dashboard.lesson_facts)
     watch_events.init_app(app)
     mentoring_views.init_app(app)  # the bell's unread count in every page; notifications on new feedback
     # privacy: consent saved with a lesson and shown in its payload; reels and jobs go with a deleted lesson

@@ -342,6 +342,15 @@ def held_back(actor: Any, lesson_id, author_id):
         and_(c.c.blind_mentor == true(), c.c.mentor_id == actor.id, c.c.mentee_id == author_id)))
 
 
+def annotations_filter(actor: Any, *, author_id, visibility, hidden_at, lesson_owner_id):
+    """SQL over annotations on many lessons (each already checked as visible): annotation_visible's rule,
+    with the lesson's owner as a column."""
+    if not is_signed_in(actor):
+        return false()
+    own = author_id == actor.id
+    return and_(or_(visibility == "shared", own), or_(hidden_at.is_(None), own, lesson_owner_id == actor.id))
+
+
 def can_edit_annotation(actor: Any, annotation: Any) -> bool:
     """Change or delete: its author only."""
     return is_signed_in(actor) and annotation.author_id == actor.id

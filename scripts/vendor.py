@@ -35,6 +35,10 @@ PACKAGES = [
     ("tus-js-client", "4.3.1",
      "sha512-ZLeYmjrkaU1fUsKbIi8JML52uAocjEZtBx4DKjRrqzrZa0O4MYwT6db+oqePlspV+FxXJAyFBc/L5gwUi2OFsg==",
      {"package/dist/tus.min.js": "tus.min.js", "package/LICENSE": "LICENSE"}),
+    # the accessibility checker the browser tests run on every page (tests/browser/axe.py); pages never load it
+    ("axe-core", "4.14.1",
+     "sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==",
+     {"package/axe.min.js": "axe.min.js", "package/LICENSE": "LICENSE"}),
 ]
 
 

@@ -54,6 +54,8 @@ AD_HOC = [
 # Comparisons that choose what to show, not who may see it (scopes such as "my clips", presentation, state).
 NOT_ACCESS = {
     ("annotations/views.py", 'has_private = any(a.visibility == "private"'),  # offer the "with private notes" switch
+    ("annotations/dashboard.py", ".where(Annotation.lesson_id.in_(ids), Annotation.author_id != actor.id, visible,"),  # new: by others
+    ("annotations/dashboard.py", ".where(Annotation.lesson_id.in_(ids), Reply.author_id != actor.id, visible,"),  # new: by others
     ("clips/services.py", ".where(Clip.creator_id == actor.id, policy.lesson_filter("),  # "my clips", visible ones
     ("clips/views.py", "select(Reel).where(Reel.creator_id == current_user.id,"),  # "my reels", visible ones
     ("lessons/services.py", "stmt = stmt.where(Lesson.owner_id == actor.id)"),  # scope=mine

@@ -33,8 +33,7 @@ def login():
     if request.method == "POST":
         user = services.authenticate(email, request.form.get("password", ""))
         if user is not None:
-            login_user(user)
-            flash(f"Welcome, {user.name}.", "success")
+            login_user(user)  # no "Welcome" banner: the dashboard greets by name, and other pages need no banner
             return redirect(_safe_next(request.args.get("next") or request.form.get("next")))
         g.login_failed = True
         error = "Invalid email or password."

@@ -160,7 +160,7 @@ class RecipientListSchema(Schema):
 
 
 def _recipients(item) -> dict:
-    owners = {item.lesson.owner_id} if hasattr(item, "lesson") else set()
+    owners = services.teacher_ids(item)  # a reel names its lessons' teachers as a clip names its lesson's
 
     def role(user) -> str:
         if user.id in owners:

@@ -230,6 +230,11 @@ def _lessons_of(item: Clip | Reel) -> list[Lesson]:
     return [lesson for lesson in (db.session.get(Lesson, i) for i in item.lesson_ids or []) if lesson is not None]
 
 
+def teacher_ids(item: Clip | Reel) -> set[int]:
+    """The teachers whose lessons a clip or reel shows (a reel's clips may come from several lessons)."""
+    return {lesson.owner_id for lesson in _lessons_of(item)}
+
+
 def send(actor: User, item: Clip | Reel, user_ids: list[int], message: str | None) -> list[FeedbackItem]:
     """Send a clip or reel to people who may view its lesson(s); sending again updates the message."""
     lessons = _lessons_of(item)

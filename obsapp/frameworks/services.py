@@ -21,9 +21,10 @@ DATA = Path(__file__).resolve().parent / "data"
 BUILTINS = ("stp", "rosenshine")
 MAX_NAME, MAX_CODE = 200, 40  # Framework.name and Criterion.name, Criterion.code
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-# Hotkeys are one lowercase letter or digit; J, K and L stay with the player (back, play/pause, forward).
+# Hotkeys are one lowercase letter or digit. The lesson and watch pages keep their own keys: J, K and L (back,
+# play/pause, forward), A (add an annotation), I and O (start and end of a span), F (flag a moment).
 HOTKEY = re.compile(r"^[a-z0-9]$")
-RESERVED_KEYS = frozenset("jkl")
+RESERVED_KEYS = frozenset("afijklo")
 
 
 def hotkey_problem(key) -> str | None:
@@ -32,7 +33,8 @@ def hotkey_problem(key) -> str | None:
     if not HOTKEY.match(key):
         return f"hotkey {key!r} must be one lowercase letter or digit"
     if key in RESERVED_KEYS:
-        return f"hotkey {key!r} is taken by the player (J, K and L move through the video)"
+        return (f"hotkey {key!r} is taken by the player (J, K and L move through the video; A adds an annotation, "
+                "I and O mark a span, F flags a moment)")
     return None
 
 

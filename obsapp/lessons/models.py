@@ -83,3 +83,12 @@ class Upload(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LessonSeen(db.Model):
+    """When a person last opened a lesson's page: feedback newer than this is "new" to them on the dashboard."""
+
+    __tablename__ = "lesson_seen"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"), primary_key=True, index=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from obsapp import policy, storage_keys, uow
-from obsapp.accounts.models import Mentorship, User
+from obsapp.accounts.models import Mentorship, User, utcnow
 from obsapp.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from obsapp.extensions import db
 from obsapp.jobs.models import Job
 from obsapp.jobs.queue import enqueue
-from obsapp.lessons.models import SHARE_ROLES, Lesson, LessonShare, Upload
+from obsapp.lessons.models import SHARE_ROLES, Lesson, LessonSeen, LessonShare, Upload
 from obsapp.policy import Access
 from obsapp.storage import media_store
 
@@ -116,6 +116,16 @@ def dashboard(actor: User, limit: int = 50) -> dict[str, list[Lesson]]:
         return list(db.session.execute(stmt).scalars())
 
     return {"mine": run("mine"), "shared": run("shared"), "mentees": run("mentees")}
+
+
+def mark_seen(actor: User, lesson: Lesson) -> None:
+    """``actor`` has the lesson's page open: its feedback up to now is no longer new to them."""
+    seen = db.session.get(LessonSeen, (actor.id, lesson.id))
+    if seen is None:
+        db.session.add(LessonSeen(user_id=actor.id, lesson_id=lesson.id, seen_at=utcnow()))
+    else:
+        seen.seen_at = utcnow()
+    db.session.flush()
 
 
 def update_lesson(actor: User, lesson: Lesson, data: dict) -> Lesson:

@@ -15,6 +15,18 @@ bp = Blueprint("lessons", __name__, template_folder="templates")
 # What domains above lessons show on the dashboard, by template variable: ``create_app`` registers them
 # (clips adds "feedback", the clips and reels sent to the person), so lessons imports none of them.
 DASHBOARD_PANELS: dict[str, Callable[[User], object]] = {}
+# Feedback facts per lesson for the dashboard's cards ({lesson_id: {"feedback", "new", "status"}}), from
+# annotations (registered by ``create_app``).
+LESSON_FACTS: list[Callable[[User, list], dict[int, dict]]] = []
+
+
+@bp.app_template_filter("duration")
+def duration_filter(ms: int | None) -> str:
+    """m:ss under an hour, h:mm:ss from an hour on (a 12-second lesson is 0:12, not "0 min")."""
+    seconds = max(0, int(ms or 0) // 1000)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 @bp.route("/")
@@ -22,7 +34,12 @@ DASHBOARD_PANELS: dict[str, Callable[[User], object]] = {}
 def dashboard():
     lists = services.dashboard(current_user)
     panels = {name: panel(current_user) for name, panel in DASHBOARD_PANELS.items()}
-    return render_template("lessons/dashboard.html", **panels, **lists)
+    every = [lesson for group in lists.values() for lesson in group]
+    facts: dict[int, dict] = {}
+    for source in LESSON_FACTS:
+        facts.update(source(current_user, every))
+    fresh = [lesson for lesson in lists["mine"] if facts.get(lesson.id, {}).get("new")]
+    return render_template("lessons/dashboard.html", **panels, **lists, facts=facts, fresh=fresh)
 
 
 @bp.route("/lessons/new")
@@ -36,4 +53,5 @@ def upload_page():
 def lesson_page(lesson_id: int):
     lesson = services.get_lesson(current_user, lesson_id)
     payload = lesson_payload(lesson, current_user)
+    services.mark_seen(current_user, lesson)
     return render_template("lessons/lesson.html", lesson=lesson, lesson_json=payload, access=payload["access"])

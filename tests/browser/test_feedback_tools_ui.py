@@ -77,9 +77,14 @@ def test_admin_edits_framework_mentor_offers_it_tags_and_prints(page, new_page, 
         dialog.get_by_label(f"School lens {n}", exact=False).check()
         dialog.get_by_role("button", name="Save").click()
         mp.wait_for_function(f"() => document.getElementById('frameworks-note').textContent.includes('School lens {n}.')")
-        options = mp.locator("#annotation-criteria option").all_inner_texts()
-        assert options == ["C Classroom talk", "— C1 Wait time", "— C2 Cold call, then build", "P Practice",
-                           "— P1 Mini whiteboards"]
+        mp.get_by_role("button", name="Add annotation").click()
+        mp.get_by_label("Criteria").focus()
+        groups = mp.locator("#annotation-criteria-listbox [role=group]")
+        assert [g.get_attribute("aria-labelledby") and mp.locator("#" + g.get_attribute("aria-labelledby")).text_content()
+                for g in groups.all()] == [f"School lens {n} · Classroom talk", f"School lens {n} · Practice"]
+        options = mp.locator("#annotation-criteria-listbox [role=option]").all_inner_texts()
+        assert options == ["C Classroom talk", "C1 Wait time", "C2 Cold call, then build", "P Practice", "P1 Mini whiteboards"]
+        mp.get_by_role("button", name="Cancel").click()
 
         mp.get_by_role("button", name="Tagging mode").click()
         buttons = mp.locator("#tagging-panel .tag-button").all_inner_texts()
@@ -94,7 +99,8 @@ def test_admin_edits_framework_mentor_offers_it_tags_and_prints(page, new_page, 
         mp.get_by_role("button", name="Add annotation").click()
         mp.get_by_label("Comment").fill("Students had **time to think** before answering")
         mp.get_by_label("Kind").select_option("strength")
-        mp.get_by_label("Criteria").select_option(label="— C1 Wait time")
+        mp.get_by_label("Criteria").fill("wait")
+        mp.get_by_label("Criteria").press("Enter")
         mp.get_by_role("button", name="Save").click()
         mp.wait_for_function("() => document.querySelectorAll('#annotation-list li').length === 2")
         items = live_server.api("GET", f"/api/v1/lessons/{lesson['id']}/annotations", mentee_token).json()["items"]

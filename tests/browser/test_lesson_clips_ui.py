@@ -36,8 +36,7 @@ def test_write_up_clip_and_reel_from_the_lesson_page(page, new_page, live_server
     assert "to be written up" in first.inner_text()
     first.get_by_role("button", name="Write up").click()
     assert page.locator("#annotation-form-title").inner_text() == "Write up this moment"
-    assert page.get_by_label("Criteria").evaluate("s => [...s.selectedOptions].map(o => o.textContent)") == [
-        "R3 Many questions"]
+    assert page.locator(".picker-chip span").all_inner_texts() == ["R3 Many questions"]
     page.get_by_label("Comment").fill("Six questions in **one minute**, to different pupils")
     page.get_by_label("Kind").select_option("strength")
     page.get_by_role("button", name="Save").click()
@@ -96,6 +95,14 @@ def test_write_up_clip_and_reel_from_the_lesson_page(page, new_page, live_server
     mine.get_by_role("checkbox", name="Transition").wait_for()
     assert mine.locator("li").count() == 2 and "Annotated lesson" in mine.inner_text()
     assert page.get_by_role("list", name="My reels").get_by_text("Questioning, week 3").is_visible()
+    # a reel made on this page joins "My reels" at once, without a reload
+    mine.get_by_role("checkbox", name="Six questions").check()
+    page.get_by_label("Reel title").fill("Just the questions")
+    page.get_by_role("button", name="Make reel").click()
+    page.get_by_role("link", name="open the reel").wait_for(timeout=120_000)
+    reels = page.get_by_role("list", name="My reels")
+    assert reels.locator("li").first.get_by_text("Just the questions").is_visible()
+    assert reels.locator("li").count() == 2
     assert page.errors == []
 
     # The teacher may hide the mentor's annotation on their own lesson (but not edit it).

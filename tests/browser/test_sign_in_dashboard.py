@@ -12,7 +12,7 @@ def test_sign_in_and_see_the_dashboard(page, live_server, sign_in):
     page.goto(live_server.url + "/")
     assert page.url.startswith(live_server.url + "/login")  # signed out: sent to sign in
     sign_in(page, live_server, user["email"], PASSWORD)
-    assert page.get_by_role("heading", name="Hello, Farah").is_visible()
+    assert page.get_by_role("heading", name="Hello, Farah Ahmad")  # the full name as stored.is_visible()
     for section in ("My lessons", "Shared with me", "Feedback for me"):
         assert page.get_by_role("heading", name=section).is_visible()
     assert page.get_by_role("link", name="Upload a lesson").first.is_visible()

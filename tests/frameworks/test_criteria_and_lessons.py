@@ -28,6 +28,10 @@ def test_admin_edits_a_criterion_and_codes_stay(api_as, make_user):
 @pytest.mark.parametrize("body, status, field", [
     ({"hotkey": "1"}, 409, "hotkey"),          # R1 Daily review has it
     ({"hotkey": "k"}, 422, "hotkey"),          # the player's play/pause key
+    ({"hotkey": "a"}, 422, "hotkey"),          # the lesson page's "add an annotation"
+    ({"hotkey": "I"}, 422, "hotkey"),          # span start (keys are lowercased first)
+    ({"hotkey": "o"}, 422, "hotkey"),          # span end
+    ({"hotkey": "f"}, 422, "hotkey"),          # the watch page's flag
     ({"hotkey": "ab"}, 422, "hotkey"),
     ({"hotkey": "!"}, 422, "hotkey"),
     ({"color": "red"}, 422, "color"),
@@ -43,6 +47,18 @@ def test_bad_criterion_edits_are_refused_and_change_nothing(api_as, make_user, b
     assert field in response.json["error"].get("fields", {}) or field in response.json["error"]["message"].lower()
     after = next(c for c in admin.get(f"/api/v1/frameworks/{ros['id']}").json["criteria"] if c["id"] == models["id"])
     assert after == models
+
+
+def test_reserved_keys_are_refused_with_a_clear_message_and_built_ins_use_none(api_as, make_user):
+    admin = api_as(make_user(admin=True))
+    ros = _framework(admin, "rosenshine")
+    url = f"/api/v1/frameworks/{ros['id']}/criteria/{ros['criteria'][0]['id']}"
+    message = admin.patch(url, json={"hotkey": "f"}).json["error"]["message"]
+    assert "taken by the player" in message and "F flags a moment" in message
+    reserved = set("afijklo")
+    for slug in ("stp", "rosenshine"):
+        keys = [c["hotkey"] for c in _framework(admin, slug)["criteria"] if c["hotkey"]]
+        assert not reserved & set(keys) and len(keys) == len(set(keys)), (slug, keys)
 
 
 def test_only_admins_edit_criteria(api_as, make_user):

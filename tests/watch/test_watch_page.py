@@ -153,18 +153,22 @@ def test_two_people_watch_in_sync_flag_a_moment_and_both_see_the_note(
     wait_in_step(a, b, 0.1, frames=30)
     assert watch_page(b, "page.sync.group.seq") == seq  # no control was sent for the corrections
 
-    # flag this moment in A (hotkey F): both pause there and both get the note form
+    # flag this moment in A (hotkey F): both pause there; only A gets the note form, B is told
     a.locator("body").click(position={"x": 5, "y": 5})
     a.keyboard.press("f")
     for p in (a, b):
         wait_until(p, "document.querySelector('video').paused")
-        p.get_by_label("Note", exact=True).wait_for()
-        assert p.get_by_role("button", name="Save note").is_visible()
+    a.get_by_label("Note", exact=True).wait_for()
+    assert a.get_by_role("button", name="Save note").is_visible()
+    b.locator("#live-region").get_by_text("flagged the moment").wait_for()
+    assert b.locator("#note-form").is_hidden()
     wait_in_step(a, b, 0.05)
-    a.get_by_label("Note", exact=True).fill("Lovely wait time after the question.")
+    a.get_by_label("Note", exact=True).fill("Lovely **wait time** after the question.")
     a.get_by_role("button", name="Save note").click()
-    for p in (a, b):
+    for p in (a, b):  # the note appears for everyone, its Markdown rendered
         p.get_by_role("list", name="Notes").get_by_text("Lovely wait time after the question.").wait_for()
+        assert p.get_by_role("list", name="Notes").locator("strong").inner_text() == "wait time"
+    assert b.locator("#note-form").is_hidden()
 
     assert a.errors == [] and b.errors == []
     log = owner.api("GET", f"/api/v1/watch/{session['session_id']}").json()["log"]

@@ -2,12 +2,15 @@
 // "Add annotation" (with I/O span keys), replies, and a tagging panel with one hotkey per criterion.
 import { api, announce, formatTime, h } from "./app.js";
 import { openClipDialog } from "./clips.js";
+import { CriteriaPicker } from "./criteria-picker.js";
 
 const KIND_LABELS = { strength: "Strength", growth: "Growth area", question: "Question", note: "Note" };
 const KIND_COLORS = { strength: "#1e7d43", growth: "#c26a00", question: "#3b5fc0", note: "#6b6b6b" };
 const LEAD_IN_MS = 2000;
 const RENDER_SLICE = 100;
 const INTERACTIVE = "a, button, input, select, textarea, label, summary, details, form, [contenteditable]";
+// The page's own keys (player, annotation, span, flag): a criterion can never take them, whatever its framework says.
+export const RESERVED_KEYS = new Set(["a", "i", "o", "f", "j", "k", "l", " ", "?", ",", "."]);
 const RATINGS = [["1", "beginning"], ["2", "developing"], ["3", "proficient"], ["4", "exemplary"]];
 
 export class AnnotationPanel {
@@ -50,7 +53,7 @@ export class AnnotationPanel {
     for (const f of this.frameworks) {
       for (const c of f.criteria) {
         this.criteria.set(c.id, { ...c, framework: f });
-        if (!c.hotkey) continue;
+        if (!c.hotkey || RESERVED_KEYS.has(c.hotkey.toLowerCase())) continue;
         if (this.hotkeys.has(c.hotkey)) this.hotkeyClashes.push(c);
         else this.hotkeys.set(c.hotkey, c);
       }
@@ -109,17 +112,15 @@ export class AnnotationPanel {
   buildForm() {
     const kind = h("select", { id: "annotation-kind", name: "kind" },
       ...Object.entries(KIND_LABELS).map(([value, label]) => h("option", { value }, label)));
-    this.criteriaSelect = h("select", { id: "annotation-criteria", name: "criteria", multiple: true, size: "6" });
+    this.picker = new CriteriaPicker({ id: "annotation-criteria", label: "Criteria" });
     this.span = h("p", { class: "hint", id: "annotation-span" });
     this.formTitle = h("h3", { id: "annotation-form-title" }, "New annotation");
-    this.extraCriteria = h("optgroup", { label: "Already on this annotation", hidden: true });
     const form = h("form", { class: "annotation-form stack", id: "annotation-form", hidden: true, "aria-labelledby": "annotation-form-title" },
       this.formTitle, this.span,
       h("div", { class: "field" }, h("label", { for: "annotation-comment" }, "Comment"),
         h("textarea", { id: "annotation-comment", name: "body", rows: "4", placeholder: "What happened, and why it matters (Markdown works)" })),
       h("div", { class: "field" }, h("label", { for: "annotation-kind" }, "Kind"), kind),
-      h("div", { class: "field" }, h("label", { for: "annotation-criteria" }, "Criteria"), this.criteriaSelect,
-        h("span", { class: "hint" }, "Hold Ctrl (or ⌘) to choose several.")),
+      this.picker.root,
       h("div", { class: "field" }, h("label", { for: "annotation-rating" }, "Rating (optional)"),
         h("select", { id: "annotation-rating", name: "rating" }, h("option", { value: "" }, "No rating"),
           ...RATINGS.map(([value, label]) => h("option", { value }, `${value} – ${label}`)))),
@@ -129,20 +130,15 @@ export class AnnotationPanel {
       h("div", { class: "row" }, h("button", { type: "submit", class: "button primary" }, "Save"),
         h("button", { type: "button", class: "button", onclick: () => this.closeForm(false) }, "Cancel")));
     form.addEventListener("submit", (event) => { event.preventDefault(); this.save(); });
+    form.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); form.requestSubmit(); }
+      else if (event.key === "Escape" && !event.defaultPrevented) { event.preventDefault(); this.closeForm(false); }
+    });
     return form;
   }
 
   fillCriteria() {
-    this.criteriaSelect.innerHTML = "";
-    for (const f of this.frameworks) {
-      const group = h("optgroup", { label: f.name });
-      for (const c of f.criteria) {
-        const parent = c.parent_id ? "— " : "";
-        group.append(h("option", { value: String(c.id) }, `${parent}${c.code} ${c.name}`));
-      }
-      this.criteriaSelect.append(group);
-    }
-    this.criteriaSelect.append(this.extraCriteria);
+    this.picker.setFrameworks(this.frameworks);
   }
 
   fillTagging() {
@@ -185,8 +181,7 @@ export class AnnotationPanel {
     this.player.pause();
     this.editing = editing;
     this.form.reset();
-    this.extraCriteria.innerHTML = "";
-    this.extraCriteria.hidden = true;
+    this.picker.clear();
     if (editing) {
       this.inPoint = editing.start_ms;
       this.outPoint = editing.end_ms;
@@ -194,13 +189,8 @@ export class AnnotationPanel {
       document.getElementById("annotation-kind").value = editing.kind;
       document.getElementById("annotation-private").checked = editing.visibility === "private";
       document.getElementById("annotation-rating").value = editing.rating ? String(editing.rating) : "";
-      for (const c of editing.criteria) {
-        // Criteria from a framework this lesson no longer offers stay on the annotation unless unselected.
-        if (!this.criteria.has(c.id)) this.extraCriteria.append(h("option", { value: String(c.id) }, `${c.code} ${c.name}`));
-      }
-      this.extraCriteria.hidden = !this.extraCriteria.children.length;
-      const ids = new Set(editing.criterion_ids.map(String));
-      for (const option of this.criteriaSelect.options) option.selected = ids.has(option.value);
+      // Criteria from a framework this lesson no longer offers stay on the annotation unless removed.
+      this.picker.setValues(editing.criterion_ids, editing.criteria);
     } else if (this.inPoint === null) {
       this.inPoint = this.player.currentMs();
     }
@@ -219,6 +209,7 @@ export class AnnotationPanel {
   closeForm(resume) {
     this.form.hidden = true;
     this.form.reset();
+    this.picker.clear();
     this.inPoint = null;
     this.outPoint = null;
     this.editing = null;
@@ -230,7 +221,7 @@ export class AnnotationPanel {
     const body = {
       start_ms: this.inPoint, kind: document.getElementById("annotation-kind").value,
       body: document.getElementById("annotation-comment").value,
-      criterion_ids: [...this.criteriaSelect.selectedOptions].map((o) => Number(o.value)),
+      criterion_ids: this.picker.values(),
       visibility: document.getElementById("annotation-private").checked ? "private" : "shared",
       rating: document.getElementById("annotation-rating").value ? Number(document.getElementById("annotation-rating").value) : null,
     };
@@ -336,8 +327,9 @@ export class AnnotationPanel {
     const left = this.player.fraction(a.start_ms) * 100;
     const width = a.end_ms ? Math.max(0.4, (this.player.fraction(a.end_ms) * 100) - left) : null;
     const label = `${formatTime(a.start_ms)} ${KIND_LABELS[a.kind]}: ${a.body || a.criteria.map((c) => c.name).join(", ")}`;
-    return h("button", { type: "button", class: `marker ${a.end_ms ? "span" : "moment"}`, title: label, "aria-label": label,
-      tabindex: "-1", style: `left:${left}%;${width ? `width:${width}%;` : ""}--marker:${this.colorOf(a)}`,
+    // A marker is for the pointer only (the slider may hold no controls); the list is its keyboard twin.
+    return h("span", { class: `marker ${a.end_ms ? "span" : "moment"}`, title: label, "aria-hidden": "true",
+      style: `left:${left}%;${width ? `width:${width}%;` : ""}--marker:${this.colorOf(a)}`,
       "data-annotation": a.id, onclick: () => this.playFrom(a) });
   }
 
@@ -346,8 +338,8 @@ export class AnnotationPanel {
     // buttons, links and forms inside it keep doing their own thing
     const item = h("li", { class: "annotation-item", "data-annotation": a.id, style: `--marker:${this.colorOf(a)}`,
       tabindex: "0", onclick: (event) => this.onItemClick(event, a), onkeydown: (event) => this.onItemKey(event, a) },
-      h("button", { type: "button", class: "annotation-jump", onclick: () => this.playFrom(a),
-        "aria-label": `Play from ${formatTime(a.start_ms)}: ${a.body || KIND_LABELS[a.kind]}` },
+      h("button", { type: "button", class: "annotation-jump", onclick: () => this.playFrom(a) },
+        h("span", { class: "visually-hidden" }, "Play from "),
         h("span", { class: "annotation-time" }, formatTime(a.start_ms) + (a.end_ms ? `–${formatTime(a.end_ms)}` : "")),
         h("span", { class: `badge kind-${a.kind}` }, KIND_LABELS[a.kind]),
         a.visibility === "private" ? h("span", { class: "badge" }, "private") : null,
@@ -378,13 +370,17 @@ export class AnnotationPanel {
         h("th", { scope: "row" }, `${c.code} ${c.name}`),
         h("td", { class: "num" }, String(c.by_kind.strength || "")),
         h("td", { class: "num" }, String(c.by_kind.growth || "")),
+        h("td", { class: "num" }, String(c.by_kind.question || "")),
+        h("td", { class: "num" }, String(c.by_kind.note || "")),
         h("td", { class: "num" }, String(c.total)),
         h("td", { class: "bar-cell", "aria-hidden": "true" },
           h("span", { class: "bar", style: `width:${(100 * c.total) / max}%;--marker:${c.color}` }))));
       this.summaryBody.append(h("table", { class: "summary-table" },
         h("caption", {}, f.name),
         h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Criterion"), h("th", { scope: "col", class: "num" }, "Strengths"),
-          h("th", { scope: "col", class: "num" }, "Growth"), h("th", { scope: "col", class: "num" }, "All"), h("td", {}))),
+          h("th", { scope: "col", class: "num" }, "Growth"), h("th", { scope: "col", class: "num" }, "Questions"),
+          h("th", { scope: "col", class: "num" }, "Notes"), h("th", { scope: "col", class: "num" }, "All"),
+          h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Share")))),
         h("tbody", {}, rows)));
     }
     if (summary.untagged) this.summaryBody.append(h("p", { class: "hint" }, `${n(summary.untagged, "annotation", "annotations")} without criteria.`));
@@ -530,27 +526,44 @@ export class AnnotationPanel {
       const thread = h("ul", { class: "reply-list" });
       wrap.append(thread);
       try {
-        for (const r of (await api(`/api/v1/annotations/${a.id}/replies`)).items) {
-          const li = h("li", {}, h("strong", {}, r.author.name), h("div", {}));
-          li.lastChild.innerHTML = r.body_html;
-          thread.append(li);
-        }
+        for (const r of (await api(`/api/v1/annotations/${a.id}/replies`)).items) thread.append(this.replyNode(r));
       } catch (error) { announce(error.message, "error"); }
       if (this.canWrite) {
         const id = `reply-${a.id}`;
-        const form = h("form", { class: "stack" }, h("label", { for: id }, "Your reply"),
-          h("textarea", { id, rows: "2", required: true }), h("button", { type: "submit", class: "button small" }, "Send reply"));
+        const form = h("form", { class: "stack reply-form" }, h("label", { for: id }, "Your reply"),
+          h("textarea", { id, rows: "2", required: true, "aria-describedby": `${id}-hint` }),
+          h("span", { class: "hint", id: `${id}-hint` }, "Ctrl+Enter sends it."),
+          h("button", { type: "submit", class: "button small" }, "Send reply"));
+        const textarea = form.querySelector("textarea");
+        textarea.addEventListener("keydown", (event) => {
+          if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); form.requestSubmit(); }
+        });
         form.addEventListener("submit", async (event) => {
           event.preventDefault();
+          if (!textarea.value.trim()) return;
           try {
-            await api(`/api/v1/annotations/${a.id}/replies`, { method: "POST", body: { body: form.querySelector("textarea").value } });
-            await this.refresh();
+            const reply = await api(`/api/v1/annotations/${a.id}/replies`, { method: "POST", body: { body: textarea.value } });
+            // the thread stays open, with the new reply shown and focused
+            const li = this.replyNode(reply);
+            li.tabIndex = -1;
+            thread.append(li);
+            a.reply_count += 1;
+            wrap.querySelector("summary").textContent = `Replies (${a.reply_count})`;
+            form.reset();
+            li.focus();
+            announce("Reply sent.", "success");
           } catch (error) { announce(error.message, "error"); }
         });
         wrap.append(form);
       }
     });
     return wrap;
+  }
+
+  replyNode(r) {
+    const li = h("li", { class: "reply", "data-reply": r.id }, h("strong", {}, r.author.name), h("div", {}));
+    li.lastChild.innerHTML = r.body_html;
+    return li;
   }
 
   onItemClick(event, a) {
@@ -589,18 +602,18 @@ export class AnnotationPanel {
 
   onKey(event) {
     const target = event.target;
-    if (!this.canWrite || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (!this.canWrite || event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
     if (target.closest && target.closest("input, textarea, select, [contenteditable=true], dialog[open]")) return;
-    if (this.tagging) {
-      const criterion = this.hotkeys.get(event.key.toLowerCase());
-      if (criterion) { event.preventDefault(); this.tag(criterion); }
-      return;
+    const key = event.key.toLowerCase();
+    if (this.tagging && !RESERVED_KEYS.has(key)) {
+      const criterion = this.hotkeys.get(key);
+      if (criterion) { event.preventDefault(); this.tag(criterion); return; }
     }
-    if (event.key === "a" || event.key === "A") { event.preventDefault(); this.openForm(); }
-    else if (event.key === "i" || event.key === "I") {
+    if (key === "a") { event.preventDefault(); this.openForm(); }
+    else if (key === "i") {
       this.inPoint = this.player.currentMs(); this.outPoint = null;
       announce(`Span starts at ${formatTime(this.inPoint)}. Press O to end it.`);
-    } else if ((event.key === "o" || event.key === "O") && this.inPoint !== null) {
+    } else if (key === "o" && this.inPoint !== null) {
       this.outPoint = this.player.currentMs();
       if (this.outPoint <= this.inPoint) { announce("The end must be after the start.", "error"); return; }
       this.openForm();

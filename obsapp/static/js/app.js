@@ -58,20 +58,16 @@ export function formatBytes(n) {
   return `${n.toFixed(n < 10 && i ? 1 : 0)} ${units[i]}`;
 }
 
-/** Announce a message to screen readers (and show it) in the page's live region. */
+/** Show a short message as a toast in the page's one polite live region (#live-region in base.html), which
+ * floats over the page so nothing moves. Errors stay until closed; other messages fade after a few seconds. */
 export function announce(text, kind = "info") {
-  let region = document.getElementById("live-region");
-  if (!region) {
-    region = document.createElement("div");
-    region.id = "live-region";
-    region.className = "flashes";
-    region.setAttribute("role", "status");
-    region.setAttribute("aria-live", "polite");
-    document.getElementById("main").prepend(region);
-  }
-  region.innerHTML = "";
-  const p = document.createElement("p");
-  p.className = `flash flash-${kind}`;
-  p.textContent = text;
-  region.append(p);
+  const region = document.getElementById("live-region");
+  if (!region) return;
+  const close = h("button", { type: "button", class: "toast-close", "aria-label": "Dismiss message" }, "×");
+  const toast = h("p", { class: `flash flash-${kind} toast` }, h("span", {}, text), close);
+  const remove = () => toast.remove();
+  close.addEventListener("click", remove);
+  region.append(toast);
+  while (region.children.length > 3) region.firstElementChild.remove();
+  if (kind !== "error") setTimeout(remove, 5000);
 }

@@ -9,8 +9,10 @@ const STATUS = { processing: "Being made", ready: "Ready", failed: "Failed" };
 
 export class ClipList {
   /** annotations: the lesson page's AnnotationPanel (its I/O span marks the span to clip), when there is one. */
-  constructor({ player = null, lesson = null, root, annotations = null }) {
+  /** onReelMade(reel): called with a reel once it is ready (the "My clips" page lists it at once). */
+  constructor({ player = null, lesson = null, root, annotations = null, onReelMade = () => {} }) {
     this.player = player;
+    this.onReelMade = onReelMade;
     this.lesson = lesson;
     this.annotations = annotations;
     this.root = root;
@@ -125,6 +127,7 @@ export class ClipList {
       this.reelStatus.replaceChildren(h("p", {}, `"${reel.title}" is ready: `, h("a", { href: reel.page_url }, "open the reel"),
         " (send it to your mentee from there)."));
       announce("The reel is ready.", "success");
+      this.onReelMade(reel);
       this.order = [];
       this.reelTitle.value = "";
       this.render();

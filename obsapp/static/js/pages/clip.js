@@ -124,32 +124,38 @@ async function loadDeliveries() {
     deliveriesBox.innerHTML = '<p class="muted">Not sent to anyone yet.</p>';
     return;
   }
-  const table = document.createElement("table");
-  table.className = "table deliveries";
-  table.innerHTML = "<caption class=\"visually-hidden\">Who received it</caption><thead><tr><th scope=\"col\">Recipient</th>" +
-    "<th scope=\"col\">Watched</th><th scope=\"col\">Reviewed</th><th scope=\"col\">Reflections</th></tr></thead>";
-  const tbody = document.createElement("tbody");
+  // one line per person, which wraps inside the card however narrow: name, then where they are
+  const list = document.createElement("ul");
+  list.className = "delivery-list";
   for (const row of rows) {
-    const tr = document.createElement("tr");
-    const cells = [row.recipient.name, when(row.watched_at) || "Not yet", when(row.reviewed_at) || "Not yet",
-      String(row.reflections || 0)];
-    cells.forEach((text, i) => {
-      const cell = document.createElement(i === 0 ? "th" : "td");
-      if (i === 0) cell.scope = "row";
-      cell.textContent = text;
-      tr.append(cell);
-    });
-    tbody.append(tr);
+    const li = document.createElement("li");
+    li.dataset.recipient = row.recipient.id;
+    const name = document.createElement("strong");
+    name.textContent = row.recipient.name;
+    const facts = document.createElement("span");
+    facts.className = "delivery-facts";
+    const fact = (text, done) => {
+      const badge = document.createElement("span");
+      badge.className = `badge${done ? " reviewed" : ""}`;
+      badge.textContent = text;
+      facts.append(badge);
+    };
+    fact(row.watched_at ? `Watched ${when(row.watched_at)}` : "Not watched yet", !!row.watched_at);
+    const reflections = row.reflections || 0;
+    fact(reflections ? `${reflections} reflection${reflections === 1 ? "" : "s"}` : "No reflection yet", reflections > 0);
+    fact(row.reviewed_at ? `Reviewed ${when(row.reviewed_at)}` : "Not reviewed yet", !!row.reviewed_at);
+    li.append(name, facts);
+    list.append(li);
   }
-  table.append(tbody);
-  deliveriesBox.replaceChildren(table);
+  deliveriesBox.replaceChildren(list);
 }
 
 const sendPanel = document.getElementById("send-panel");
 if (sendPanel && item.status === "ready") {
   renderSendForm(sendPanel, { kind, id: item.id, onSent: loadDeliveries });
   loadDeliveries();
-  setInterval(() => { if (document.visibilityState === "visible") loadDeliveries(); }, 15000);
+  setInterval(() => { if (document.visibilityState === "visible") loadDeliveries(); }, 5000);
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") loadDeliveries(); });
 } else if (sendPanel) {
   sendPanel.textContent = "It can be sent once it is ready.";
 }

@@ -82,17 +82,14 @@ function showPlayer() {
   playerArea.hidden = false;
   const video = document.getElementById("lesson-video");
   player = new LessonPlayer({ video, timeline: document.getElementById("timeline"), lesson });
-  const current = document.getElementById("time-current");
-  const total = document.getElementById("time-total");
-  const fmt = (ms) => { const s = Math.floor(ms / 1000); const h = Math.floor(s / 3600); const m = Math.floor((s % 3600) / 60);
-    return (h ? `${h}:${String(m).padStart(2, "0")}` : `${m}`) + `:${String(s % 60).padStart(2, "0")}`; };
-  total.textContent = fmt(lesson.duration_ms || 0);
-  player.on("render", (ms) => { current.textContent = fmt(ms); });
   const help = document.getElementById("help-dialog");
   document.getElementById("help-button").addEventListener("click", () => help.showModal());
   installShortcuts(player, { onHelp: () => help.showModal() });
   const side = document.getElementById("lesson-side");
   if (side) annotations = new AnnotationPanel({ player, lesson, side, onClipMade: () => clips && clips.refresh() });
+  // On a phone the clip and reel tools start folded, below the feedback.
+  const fold = document.getElementById("lesson-tools-fold");
+  if (fold && window.matchMedia("(max-width: 480px)").matches) fold.open = false;
   const clipsRoot = document.getElementById("lesson-clips");
   if (clipsRoot) clips = new ClipList({ player, lesson, root: clipsRoot, annotations });
   seekToHash();

@@ -218,8 +218,10 @@ class WatchPage {
   }
 
   onFlag(flag) {
+    // Only the person who flagged writes the note; the others see it in Notes once it is saved.
     const mine = flag.by && flag.by.id === this.me.id;
-    this.openNoteForm(flag.position_ms, mine ? "You flagged this moment." : `${flag.by.name} flagged this moment.`, mine);
+    if (mine) this.openNoteForm(flag.position_ms, "You flagged this moment.", true);
+    else announce(`${flag.by ? flag.by.name : "Someone"} flagged the moment at ${formatTime(flag.position_ms)}; their note will appear under Notes.`);
   }
 
   openNoteForm(positionMs, reason, focus) {
@@ -358,6 +360,7 @@ class WatchPage {
     if (!annotation || annotation.id === undefined) return;
     const author = annotation.author ? annotation.author.name : annotation.author_name;
     this.addNote({ key: `a${annotation.id}`, start_ms: annotation.start_ms, body: annotation.body || "",
+                   html: annotation.body_html || null, criteria: (annotation.criteria || []).map((c) => c.name),
                    author, kind: annotation.kind || "note" });
   }
 
@@ -390,17 +393,22 @@ class WatchPage {
       const who = document.createElement("span");
       who.className = "muted";
       who.textContent = note.author ? ` ${note.author}: ` : " ";
-      const body = document.createElement("span");
-      body.textContent = note.body;
+      // an annotation's body arrives as sanitised HTML (Markdown rendered by the server); a tag has no body,
+      // so its criteria stand in for it rather than an empty line
+      const body = document.createElement("div");
+      body.className = "watch-note-body";
+      if (note.body.trim() && note.html) body.innerHTML = note.html;
+      else if (note.body.trim()) body.textContent = note.body;
+      else body.textContent = (note.criteria && note.criteria.length) ? `Tagged: ${note.criteria.join(", ")}` : "Tagged this moment";
       item.append(jump, who, body);
       list.append(item);
       if (duration > 0) {
-        const marker = document.createElement("button");
-        marker.type = "button";
+        // for the pointer only: the timeline is a slider, which may hold no controls; the Notes list is its keyboard twin
+        const marker = document.createElement("span");
         marker.className = `marker watch-marker kind-${note.kind}`;
         marker.style.left = `${Math.min(100, (note.start_ms / duration) * 100)}%`;
-        marker.setAttribute("aria-label", `Note at ${formatTime(note.start_ms)}${note.author ? ` by ${note.author}` : ""}: ${note.body}`);
-        marker.title = `${formatTime(note.start_ms)} ${note.body}`;
+        marker.setAttribute("aria-hidden", "true");
+        marker.title = `${formatTime(note.start_ms)} ${note.body || (note.criteria || []).join(", ")}`;
         marker.addEventListener("click", () => this.seekTo(note.start_ms));
         timeline.append(marker);
       }
