@@ -500,3 +500,37 @@ def _serve_s3(store: S3Store, key: str, mimetype: str, download_name: str | None
     else:
         response.response = []
     return response
+
+
+@dataclass
+class MigrateReport:
+    copied: int = 0
+    already: int = 0
+    bytes_copied: int = 0
+
+
+def migrate_local(source_root: str | os.PathLike, target: S3Store, echo=print) -> MigrateReport:
+    """``obsapp storage migrate``: copy every media file of a local store folder into the bucket, under the
+    same key. Idempotent: a key already in the bucket with the same size is left alone, so a run that was
+    interrupted is simply run again. Every copy is checked by size afterwards (StorageError if it differs).
+    The local files are kept (remove them once the install runs on the bucket)."""
+    source = LocalStore(source_root)
+    if not source.root.is_dir():
+        raise StorageError(f"{source.root} is not a folder.")
+    report = MigrateReport()
+    for key in source.keys(""):
+        size = source.size(key)
+        try:
+            if target.stat(key).size == size:
+                report.already += 1
+                continue
+        except FileNotFoundError:
+            pass
+        target.put_file(key, source.path(key), move=False)
+        stored = target.stat(key).size
+        if stored != size:
+            raise StorageError(f"{key}: {stored} bytes in the bucket, {size} on disk.")
+        report.copied += 1
+        report.bytes_copied += size
+        echo(f"copied {key} ({size} bytes)")
+    return report

@@ -78,6 +78,14 @@ def tail_key(upload_id: str, start: int, end: int) -> str:
     return f"{storage_keys.upload_part(upload_id)}/tail-{start}-{end}"
 
 
+def has_data(upload_id: str) -> bool:
+    """Whether bytes of an unfinished upload are stored (the part file, or tail objects in the bucket)."""
+    bucket = _bucket()
+    if bucket is None:
+        return part_path(upload_id).exists()
+    return next(iter(bucket.keys(storage_keys.upload_part(upload_id))), None) is not None
+
+
 def _discard_data(upload_id: str, lesson_id: int, storage_upload_id: str | None) -> None:
     """Remove an unfinished upload's bytes (after the commit that ends it: plain values only)."""
     bucket = _bucket()

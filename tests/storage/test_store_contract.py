@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from obsapp.storage import InvalidKey, LocalStore, S3Store
-from tests.servers.s3 import s3_server  # noqa: F401 - the session's throwaway SeaweedFS
 
 
 @pytest.fixture(params=["local", "s3"])
