@@ -73,7 +73,7 @@ def video(tmp_path_factory) -> bytes:
     """An 11 MiB-plus video (lavfi noise, lightly compressed), so the upload spans three multipart parts."""
     path = tmp_path_factory.mktemp("video") / "noise.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "nullsrc=s=320x240:r=25,geq=random(1)*255:128:128",
-                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "4", "-c:v", "mpeg4",
+                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "6", "-c:v", "mpeg4",
                     "-q:v", "1", "-c:a", "aac", "-shortest", str(path)], check=True, timeout=HANG_GUARD_S)
     data = path.read_bytes()
     assert len(data) > 11 * MiB, len(data)
