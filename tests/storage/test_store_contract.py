@@ -108,3 +108,48 @@ def test_s3_multipart_parts_replace_and_complete(request, tmp_path):
     store.delete_prefix("originals/lessons/4")
     with pytest.raises(FileNotFoundError):
         store.multipart_put("originals/lessons/4/original", other, 1, b"x")
+
+
+def test_presigned_redirect_after_the_check(request, tmp_path):
+    """OBSAPP_S3_PRESIGN_EXPIRY_S: ``serve`` answers with a short-lived URL that the bucket honours, with the
+    content type and download name asked for; a missing key is still a 404."""
+    import requests
+    from flask import Flask
+
+    from obsapp.errors import NotFound
+    from obsapp.storage import serve
+
+    server = request.getfixturevalue("s3_server")
+    store = S3Store(server.bucket(), endpoint_url=server.endpoint_url, region="us-east-1",
+                    scratch_root=tmp_path / "scratch", presign_expiry_s=60)
+    store.put_bytes("derived/reels/3/video.mp4", b"reel bytes")
+    app = Flask(__name__)
+    app.extensions["obsapp.media_store"] = store
+    with app.test_request_context("/api/v1/reels/3/media/video.mp4"):
+        response = serve("derived/reels/3/video.mp4", "video/mp4", download_name="reel.mp4")
+        assert response.status_code == 302 and response.headers["Cache-Control"] == "no-store"
+        location = response.headers["Location"]
+        with pytest.raises(NotFound):
+            serve("derived/reels/4/video.mp4", "video/mp4")
+    fetched = requests.get(location, timeout=60)
+    assert fetched.status_code == 200 and fetched.content == b"reel bytes"
+    assert fetched.headers["Content-Type"] == "video/mp4"
+    assert 'filename="reel.mp4"' in fetched.headers["Content-Disposition"]
+    assert requests.get(location.replace("Signature=", "Signature=0"), timeout=60).status_code == 403
+
+
+def test_s3_settings_make_an_s3_store(tmp_path, monkeypatch):
+    from obsapp.config import load_settings
+    from obsapp.storage import make_store
+
+    monkeypatch.setenv("OBSAPP_STORAGE", "s3")
+    monkeypatch.setenv("OBSAPP_S3_BUCKET", " media ")
+    monkeypatch.setenv("OBSAPP_S3_ENDPOINT_URL", "http://127.0.0.1:9000")
+    monkeypatch.setenv("OBSAPP_S3_REGION", "eu-west-1")
+    config = load_settings(tmp_path / "instance", {"TESTING": True, "MEDIA_ROOT": str(tmp_path / "scratch")})
+    store = make_store(config)
+    assert isinstance(store, S3Store) and store.bucket == "media" and store.describe() == \
+        "s3://media at http://127.0.0.1:9000"
+    assert store.tmp_root == (tmp_path / "scratch" / "tmp").resolve()
+    monkeypatch.setenv("OBSAPP_STORAGE", "local")
+    assert isinstance(make_store(load_settings(tmp_path / "instance", {"TESTING": True})), LocalStore)
