@@ -49,6 +49,20 @@ def storage_settings(request, env: bool = False) -> dict:
     return {f"OBSAPP_{k}": v for k, v in settings.items()} if env else settings
 
 
+def stored_file(key: str) -> Path:
+    """A local file with a stored key's bytes, to probe: the file itself (local store) or a download into the
+    scratch folder (S3 store; emptied after each test)."""
+    from obsapp.storage import LocalStore, media_store
+
+    store = media_store()
+    if isinstance(store, LocalStore):
+        return store.path(key)
+    target = store.tmp_root / f"stored-{next(_counter)}" / Path(key).name
+    target.parent.mkdir(parents=True)
+    store.client.download_file(store.bucket, key, str(target))
+    return target
+
+
 # --- the app and its database ---------------------------------------------------------------------
 # SQLite by default; OBSAPP_TEST_DATABASE=postgresql runs every test on a throwaway PostgreSQL server
 # (tests/servers/database.py), including the real `obsapp serve` processes the tests start.
