@@ -153,3 +153,27 @@ def test_s3_settings_make_an_s3_store(tmp_path, monkeypatch):
     assert store.tmp_root == (tmp_path / "scratch" / "tmp").resolve()
     monkeypatch.setenv("OBSAPP_STORAGE", "local")
     assert isinstance(make_store(load_settings(tmp_path / "instance", {"TESTING": True})), LocalStore)
+
+
+def test_migrate_local_copies_what_differs(request, tmp_path):
+    from obsapp.storage import StorageError, migrate_local
+
+    server = request.getfixturevalue("s3_server")
+    bucket = S3Store(server.bucket(), endpoint_url=server.endpoint_url, region="us-east-1",
+                     scratch_root=tmp_path / "scratch")
+    local = LocalStore(tmp_path / "media")
+    local.ensure_layout()
+    local.put_bytes("renditions/lessons/1/video.mp4", b"v" * 100)
+    local.put_bytes("derived/lessons/1/poster.jpg", b"new poster")
+    local.put_bytes("tmp/uploads/abc.part", b"an upload in progress is not media")
+    bucket.put_bytes("derived/lessons/1/poster.jpg", b"old")  # a different size: copied again
+    bucket.put_bytes("renditions/lessons/1/video.mp4", b"w" * 100)  # the same size: taken as copied
+    lines = []
+    report = migrate_local(local.root, bucket, echo=lines.append)
+    assert (report.copied, report.already, report.bytes_copied) == (1, 1, 10)
+    assert lines == ["copied derived/lessons/1/poster.jpg (10 bytes)"]
+    assert bucket.read_bytes("derived/lessons/1/poster.jpg") == b"new poster"
+    assert not bucket.exists("tmp/uploads/abc.part")
+    assert local.exists("derived/lessons/1/poster.jpg")  # the local files are kept
+    with pytest.raises(StorageError):
+        migrate_local(tmp_path / "nowhere", bucket)
