@@ -15,7 +15,8 @@ import requests
 from tests.conftest import PASSWORD, _free_port
 from tests.waiting import HANG_GUARD_S, wait_for_server, wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.database_neutral(
+    reason="about media storage; its two servers share a SQLite file of their own whatever the run's database")]
 OBSAPP = str(Path(sys.executable).parent / "obsapp")
 TUS = {"Tus-Resumable": "1.0.0"}
 MiB = 1024 * 1024

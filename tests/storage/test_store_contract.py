@@ -6,6 +6,8 @@ import pytest
 
 from obsapp.storage import InvalidKey, LocalStore, S3Store
 
+pytestmark = pytest.mark.database_neutral(reason="the stores themselves: no database")
+
 
 @pytest.fixture(params=["local", "s3"])
 def store(request, tmp_path):
