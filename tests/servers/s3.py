@@ -9,6 +9,7 @@ its S3 gateway answers, stopped (its process group) at the end of the run.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import itertools
 import json
 import os
@@ -41,6 +42,12 @@ def _free_ports(n: int) -> list[int]:
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _die_with_the_tests() -> None:
+    """In the child, before exec: killed when the test process dies, so a run stopped by a timeout or a kill
+    leaves no server behind (Linux's PR_SET_PDEATHSIG)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
 
 
 class SeaweedS3:
@@ -82,7 +89,8 @@ class SeaweedS3:
                      f"-volume.port.grpc={volume_grpc}", "-volume.max=1000", "-master.volumeSizeLimitMB=256", "-filer", f"-filer.port={filer}",
                      f"-filer.port.grpc={filer_grpc}", "-s3", f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}",
                      "-s3.port.iceberg=0", f"-s3.port.lance={lance}", f"-s3.config={config}"],
-                    stdout=log, stderr=subprocess.STDOUT, cwd=self.folder, start_new_session=True)
+                    stdout=log, stderr=subprocess.STDOUT, cwd=self.folder, start_new_session=True,
+                    preexec_fn=_die_with_the_tests)
             if self._ready():
                 return
             self.stop()
