@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 users_cli = AppGroup("users", help="Manage accounts.")
 tokens_cli = AppGroup("tokens", help="Manage API tokens.")
 mentorships_cli = AppGroup("mentorships", help="Pair mentors with mentees.")
+storage_cli = AppGroup("storage", help="The media store.")
 
 
 def _fail(exc: ObsError) -> None:
@@ -190,12 +191,34 @@ def retention_command(dry_run):
     erasure.apply_retention(plan)
 
 
+@storage_cli.command("migrate")
+@click.option("--from", "source", metavar="FOLDER", default=None,
+              help="The local media store folder to copy (default: OBSAPP_MEDIA_ROOT).")
+@with_appcontext
+def storage_migrate_command(source):
+    """Copy a local media store folder into the bucket (OBSAPP_STORAGE=s3); safe to run again."""
+    from obsapp.storage import S3Store, StorageError, media_store, migrate_local
+
+    store = media_store()
+    if not isinstance(store, S3Store):
+        raise click.ClickException("Set OBSAPP_STORAGE=s3 and OBSAPP_S3_BUCKET (and the endpoint and credentials) "
+                                   "first: the media is copied into that bucket.")
+    folder = source or current_app.config["MEDIA_ROOT"]
+    store.ensure_layout()
+    try:
+        report = migrate_local(folder, store, echo=click.echo)
+    except (StorageError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Copied {report.copied} files ({report.bytes_copied} bytes) to {store.describe()}; "
+               f"{report.already} were there already. Every copy was checked by size.")
+
+
 # Flask-Migrate's `db` group (migrations: `obsapp db upgrade`, ...), reached through its entry point; obsapp adds
 # its `copy` command to it.
 database_cli.add_command(db_copy_command)
 
 COMMANDS = (init_command, demo_command, serve_command, worker_command, users_cli, tokens_cli, mentorships_cli,
-            retention_command)
+            retention_command, storage_cli)
 
 
 def init_app(app: Flask) -> None:

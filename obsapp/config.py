@@ -20,6 +20,7 @@ JOB_BACKENDS = ("embedded", "celery")
 LOG_FORMATS = ("text", "json")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+STORAGES = ("local", "s3")
 
 
 class SettingsError(RuntimeError):
@@ -38,7 +39,14 @@ def _int(value: str) -> int:
 SETTINGS: dict[str, tuple[object, object]] = {
     "ENV": ("development", str),
     "DATABASE_URL": (None, str),
-    "MEDIA_ROOT": (None, str),
+    "MEDIA_ROOT": (None, str),  # the media folder; with OBSAPP_STORAGE=s3 only scratch space (tmp/)
+    # Where media lives: local (OBSAPP_MEDIA_ROOT) or s3 (a bucket; credentials from the standard
+    # AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, ~/.aws or an instance role)
+    "STORAGE": ("local", str),
+    "S3_ENDPOINT_URL": ("", str),  # empty: AWS itself; else e.g. http://minio:9000
+    "S3_BUCKET": ("", str),
+    "S3_REGION": ("", str),
+    "S3_PRESIGN_EXPIRY_S": (0, _int),  # >0: media answered by a redirect to a presigned URL valid this long
     "SECRET_KEY": (None, str),
     "MAX_UPLOAD_BYTES": (20 * 1024**3, _int),
     "USER_QUOTA_BYTES": (0, _int),
@@ -223,13 +231,14 @@ def api_rate_limit() -> str:
 def _validate(values: dict) -> None:
     """Settings with a fixed set of values, or a syntax, are checked here (one line saying what is wrong)."""
     choices = {"JOB_BACKEND": JOB_BACKENDS, "LOG_FORMAT": LOG_FORMATS, "LOG_LEVEL": LOG_LEVELS,
-               "DEFAULT_CONSENT": CONSENTS}
+               "DEFAULT_CONSENT": CONSENTS, "STORAGE": STORAGES}
     for name, allowed in choices.items():
         value = str(values[name]).strip()
         value = value.upper() if name == "LOG_LEVEL" else value.lower()
         if value not in allowed:
             raise SettingsError(f"OBSAPP_{name}={values[name]!r} is not valid: use {' or '.join(allowed)}.")
         values[name] = value
+    _validate_s3(values)
     redis_url = str(values["REDIS_URL"] or "").strip()
     values["REDIS_URL"] = redis_url
     if redis_url and urlsplit(redis_url).scheme not in REDIS_SCHEMES:
@@ -260,6 +269,22 @@ def _validate(values: dict) -> None:
         except ValueError as exc:
             raise SettingsError(f"OBSAPP_{name}={value!r} is not a rate limit (e.g. '100 per minute'): {exc}") \
                 from exc
+
+
+def _validate_s3(values: dict) -> None:
+    for name in ("S3_ENDPOINT_URL", "S3_BUCKET", "S3_REGION"):
+        values[name] = str(values[name] or "").strip()
+    if values["S3_PRESIGN_EXPIRY_S"] < 0 or values["S3_PRESIGN_EXPIRY_S"] > 7 * 24 * 3600:
+        raise SettingsError("OBSAPP_S3_PRESIGN_EXPIRY_S must be between 0 (stream, no redirect) and 604800 "
+                            "seconds (7 days).")
+    if values["STORAGE"] != "s3":
+        return
+    if not values["S3_BUCKET"]:
+        raise SettingsError("OBSAPP_STORAGE=s3 needs OBSAPP_S3_BUCKET (the bucket's name).")
+    endpoint = values["S3_ENDPOINT_URL"]
+    if endpoint and (urlsplit(endpoint).scheme not in ("http", "https") or not urlsplit(endpoint).netloc):
+        raise SettingsError(f"OBSAPP_S3_ENDPOINT_URL={endpoint!r} is not valid: use http(s)://HOST[:PORT] "
+                            "(or leave it empty for AWS).")
 
 
 def _ensure_sqlite_folder(url: str) -> None:

@@ -17,7 +17,7 @@ def initialise(app: Flask) -> list[str]:
     report.append(f"Database ready: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
     store = media_store()
     store.ensure_layout()
-    report.append(f"Media store ready: {store.root}")
+    report.append(f"Media store ready: {store.describe()}")
     for loader in builtin_data_loaders():
         report.extend(loader(app))
     db.session.commit()

@@ -25,6 +25,7 @@ from obsapp import create_app
 from obsapp.extensions import db, limiter
 from tests.servers import database as test_database
 from tests.servers.redis import redis_server  # noqa: F401 - the session's throwaway redis-server fixture
+from tests.servers.s3 import s3_server  # noqa: F401 - the session's throwaway SeaweedFS (S3) fixture
 from tests.waiting import wait_for_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +33,34 @@ VENV_BIN = Path(sys.executable).parent
 CHROMIUM = os.environ.get("OBSAPP_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
 PASSWORD = "pw-12345678"
 _counter = itertools.count(1)
+# OBSAPP_TEST_STORAGE=s3: the app fixtures (and the `obsapp serve` the tests start) keep media in a bucket of a
+# throwaway SeaweedFS (tests/servers/s3.py) instead of a local folder.
+TEST_STORAGE = os.environ.get("OBSAPP_TEST_STORAGE", "local")
+
+
+def storage_settings(request, env: bool = False) -> dict:
+    """The storage settings of an app under test: none (local) or a new bucket (OBSAPP_TEST_STORAGE=s3);
+    ``env``: as OBSAPP_* environment variables for a process."""
+    if TEST_STORAGE != "s3":
+        return {}
+    server = request.getfixturevalue("s3_server")
+    settings = {"STORAGE": "s3", "S3_ENDPOINT_URL": server.endpoint_url, "S3_BUCKET": server.bucket(),
+                "S3_REGION": "us-east-1"}
+    return {f"OBSAPP_{k}": v for k, v in settings.items()} if env else settings
+
+
+def stored_file(key: str) -> Path:
+    """A local file with a stored key's bytes, to probe: the file itself (local store) or a download into the
+    scratch folder (S3 store; emptied after each test)."""
+    from obsapp.storage import LocalStore, media_store
+
+    store = media_store()
+    if isinstance(store, LocalStore):
+        return store.path(key)
+    target = store.tmp_root / f"stored-{next(_counter)}" / Path(key).name
+    target.parent.mkdir(parents=True)
+    store.client.download_file(store.bucket, key, str(target))
+    return target
 
 
 # --- the app and its database ---------------------------------------------------------------------
@@ -56,9 +85,10 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def app(tmp_path_factory):
+def app(request, tmp_path_factory):
     base = tmp_path_factory.mktemp("obsapp")
     app = create_app({
+        **storage_settings(request),
         "INSTANCE_PATH": str(base / "instance"),
         "ENV": "testing",
         "TESTING": True,
@@ -182,9 +212,13 @@ def _isolated(request, app, tmp_path_factory):
     media_root = Path(app.config["MEDIA_ROOT"])
     for area in ("originals", "renditions", "derived", "tmp"):
         shutil.rmtree(media_root / area, ignore_errors=True)
-    from obsapp.storage import MediaStore
+    from obsapp.storage import LocalStore, S3Store
 
-    MediaStore(media_root).ensure_layout()
+    store = app.extensions["obsapp.media_store"]
+    if isinstance(store, S3Store):  # an empty bucket for the next test
+        for area in ("originals", "renditions", "derived", "tmp"):
+            store.delete_prefix(area)
+    LocalStore(media_root).ensure_layout()
     ctx.pop()
 
 
@@ -359,10 +393,10 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
+def live_server(request, tmp_path_factory):
     base = tmp_path_factory.mktemp("live")
     port = _free_port()
-    env = {**os.environ, "OBSAPP_INSTANCE_PATH": str(base / "instance"), "OBSAPP_MEDIA_ROOT": str(base / "media"),
+    env = {**os.environ, **storage_settings(request, env=True), "OBSAPP_INSTANCE_PATH": str(base / "instance"), "OBSAPP_MEDIA_ROOT": str(base / "media"),
            "OBSAPP_DATABASE_URL": test_database.new_database_url(base, "live"), "OBSAPP_JOB_WORKERS": "1",
            "OBSAPP_LOG_LEVEL": "WARNING"}
     obsapp = str(VENV_BIN / "obsapp")

@@ -30,6 +30,11 @@ from obsapp.config import SettingsError, load_settings
     ({"OBSAPP_LOGIN_RATE_LIMIT": "ten"}, "OBSAPP_LOGIN_RATE_LIMIT='ten' is not a rate limit"),
     ({"OBSAPP_MAX_UPLOAD_BYTES": "a lot"}, "OBSAPP_MAX_UPLOAD_BYTES='a lot' is not valid"),
     ({"OBSAPP_ENV": "production", "OBSAPP_SECRET_KEY": "secret"}, "OBSAPP_SECRET_KEY is a well-known value"),
+    ({"OBSAPP_STORAGE": "s4"}, "OBSAPP_STORAGE='s4' is not valid: use local or s3."),
+    ({"OBSAPP_STORAGE": "s3"}, "OBSAPP_STORAGE=s3 needs OBSAPP_S3_BUCKET"),
+    ({"OBSAPP_STORAGE": "s3", "OBSAPP_S3_BUCKET": "b", "OBSAPP_S3_ENDPOINT_URL": "minio:9000"},
+     "OBSAPP_S3_ENDPOINT_URL='minio:9000' is not valid"),
+    ({"OBSAPP_S3_PRESIGN_EXPIRY_S": "-1"}, "OBSAPP_S3_PRESIGN_EXPIRY_S must be between 0"),
 ])
 def test_a_setting_that_cannot_work_names_itself_in_one_line(tmp_path, monkeypatch, settings, expected):
     (tmp_path / "a-file").write_text("not a folder")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import ExitStack
 
 from flask import current_app
 
@@ -58,15 +59,20 @@ def render_clip(ctx, clip_id: int, lesson_id: int | None = None) -> dict | None:
     if clip is None or clip.job_id != ctx.job_id:
         return {"skipped": "the clip was deleted or has newer work"}
     store = media_store()
-    source = store.path(rendition_key(clip.lesson))
-    if clip.lesson.status != "ready" or not source.is_file():
+    if clip.lesson.status != "ready":
         raise MediaError("The lesson's video is not available; try again when the lesson is ready.",
                          code="no_rendition")
     cues = caption_cues(clip)
     timeout = current_app.config["FFMPEG_TIMEOUT_S"]
     card_ms = None
     share = 0.85 if clip.title_card else 0.95
-    with store.temp_dir(f"clip-{clip.id}-") as work:
+    with ExitStack() as stack:
+        try:  # the rendition itself (local store) or a scratch copy of it (S3)
+            source = stack.enter_context(store.local_copy(rendition_key(clip.lesson)))
+        except FileNotFoundError as exc:
+            raise MediaError("The lesson's video is not available; try again when the lesson is ready.",
+                             code="no_rendition") from exc
+        work = stack.enter_context(store.temp_dir(f"clip-{clip.id}-"))
         video = work / "video.mp4"
         cut_cues = () if clip.title_card else cues  # with a card, the captions are added behind it
         # The lesson may have come to require blurring (its consent changed) since the clip was asked for.
@@ -112,10 +118,10 @@ def render_clip(ctx, clip_id: int, lesson_id: int | None = None) -> dict | None:
     return {"mode": mode, "duration_ms": duration}
 
 
-def _recorded_format(meta, video):
+def _recorded_format(store, meta_key: str, video):
     """The clip's format as its job recorded it, or None (clips made before that was kept are probed)."""
     try:
-        return source_video_from_dict(json.loads(meta.read_text()), video)
+        return source_video_from_dict(json.loads(store.read_bytes(meta_key)), video)
     except (OSError, ValueError):
         return None
 
@@ -128,10 +134,14 @@ def render_reel(ctx, reel_id: int) -> dict | None:
     clips = [item.clip for item in reel.items]
     if len(clips) != reel.clip_count or any(clip.status != "ready" for clip in clips):
         raise MediaError("A clip of this reel is no longer available.", code="clip_missing")
-    paths = [store.path(clip_key(clip, "video.mp4")) for clip in clips]
-    formats = [_recorded_format(store.path(clip_key(clip, "format.json")), path) for clip, path in zip(clips, paths,
-                                                                                                    strict=True)]
-    with store.temp_dir(f"reel-{reel.id}-") as work:
+    with ExitStack() as stack:
+        try:  # the clips' files themselves (local store) or scratch copies of them (S3)
+            paths = [stack.enter_context(store.local_copy(clip_key(clip, "video.mp4"))) for clip in clips]
+        except FileNotFoundError as exc:
+            raise MediaError("A clip of this reel is no longer available.", code="clip_missing") from exc
+        formats = [_recorded_format(store, clip_key(clip, "format.json"), path) for clip, path in zip(clips, paths,
+                                                                                                     strict=True)]
+        work = stack.enter_context(store.temp_dir(f"reel-{reel.id}-"))
         video = work / "video.mp4"
         result = concat_reel(paths, video, [clip.title for clip in clips], progress=lambda f: ctx.progress(0.95 * f),
                              cancel=ctx.stop, timeout_s=current_app.config["FFMPEG_TIMEOUT_S"], formats=formats)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from fractions import Fraction
+from pathlib import Path
 
 from flask import Response
 
@@ -45,6 +48,16 @@ def media_response(lesson: Lesson, name: str) -> Response:
     return serve(key, mimetype)
 
 
+@contextmanager
+def _rendition(store, lesson: Lesson) -> Iterator[Path]:
+    """The lesson's rendition as a local file (a scratch copy when the store is a bucket)."""
+    try:
+        with store.local_copy(services.rendition_key(lesson)) as path:
+            yield path
+    except FileNotFoundError as exc:
+        raise NotFound("This lesson's video file is missing.") from exc
+
+
 def frame_response(lesson: Lesson, t_ms: int, width: int | None) -> Response:
     """The exact frame at t_ms (clamped to the video), cached per media version; faces pixelated when the lesson
     blurs what leaves it."""
@@ -64,10 +77,10 @@ def frame_response(lesson: Lesson, t_ms: int, width: int | None) -> Response:
             lock = _frame_locks.setdefault(key, threading.Lock())
         with lock:
             if not store.exists(key):
-                with store.temp_dir("frame-") as work:
+                with store.temp_dir("frame-") as work, _rendition(store, lesson) as video:
                     out = work / "frame.jpg"
                     try:
-                        frame_at(store.path(services.rendition_key(lesson)), t_ms, out, width=width,
+                        frame_at(video, t_ms, out, width=width,
                                  duration_ms=duration or None, fps=Fraction(lesson.fps) if lesson.fps else None)
                         if blur:
                             pixelate_faces_in_image(out, out)

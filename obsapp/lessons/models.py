@@ -83,6 +83,10 @@ class Upload(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # OBSAPP_STORAGE=s3: the bucket's multipart upload receiving the bytes, and the ETags of its parts so far
+    # (part n holds bytes [(n-1)*part_size, n*part_size) of the file; the rest waits in a tail object)
+    storage_upload_id: Mapped[str | None] = mapped_column(String(1024))
+    storage_parts: Mapped[list | None] = mapped_column(JSON)
 
 
 class LessonSeen(db.Model):

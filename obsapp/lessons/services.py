@@ -183,10 +183,11 @@ def check_upload_allowed(actor: User, lesson: Lesson, length: int) -> None:
                        "Delete lessons you no longer need, or ask an administrator.", code="quota_exceeded")
 
 
-def start_processing(lesson: Lesson, source: Path, *, filename: str | None, size: int) -> Job:
-    """The bytes are complete: keep the original, mark the lesson processing and queue its ingest job."""
-    store = media_store()
-    store.put_file(original_key(lesson), source)
+def start_processing(lesson: Lesson, source: Path | None, *, filename: str | None, size: int) -> Job:
+    """The bytes are complete: keep the original (``source``; None: already stored at the original's key, as
+    a tus upload to a bucket leaves it), mark the lesson processing and queue its ingest job."""
+    if source is not None:
+        media_store().put_file(original_key(lesson), source)
     lesson.original_key = original_key(lesson)
     lesson.source_filename = (filename or "")[:255] or None
     lesson.source_size_bytes = size

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import ExitStack
 
 from flask import current_app
 
@@ -31,13 +32,14 @@ def ingest_lesson(ctx, lesson_id: int) -> dict | None:
     if lesson is None or lesson.job_id != ctx.job_id:
         return {"skipped": "the lesson was deleted or has newer work"}
     store = media_store()
-    source = store.path(services.original_key(lesson))
-    if not source.is_file():
-
-        raise MediaError("The upload is incomplete: the uploaded file is missing. Upload the video again.",
-                         code="missing_original")
     config = current_app.config
-    with store.temp_dir(f"ingest-{lesson_id}-") as work:
+    with ExitStack() as stack:
+        try:  # the original itself (local store) or a scratch copy of it (S3)
+            source = stack.enter_context(store.local_copy(services.original_key(lesson)))
+        except FileNotFoundError as exc:
+            raise MediaError("The upload is incomplete: the uploaded file is missing. Upload the video again.",
+                             code="missing_original") from exc
+        work = stack.enter_context(store.temp_dir(f"ingest-{lesson_id}-"))
         out = work / "out"
         result = ingest(source, out, progress=ctx.progress, cancel=ctx.stop, max_height=config["MAX_RENDITION_HEIGHT"],
                         timeout_s=config["FFMPEG_TIMEOUT_S"])

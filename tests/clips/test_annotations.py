@@ -8,8 +8,8 @@ import pytest
 
 from obsapp.clips.models import Clip
 from obsapp.extensions import db
-from obsapp.storage import media_store
 from tests.clips.test_api import make_clip
+from tests.conftest import stored_file
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def test_clip_from_an_annotation_is_captioned_with_it(api_as, mentor, mentee, co
     assert clip["comment"] == "Lovely wait time after your question." and clip["kind"] == "strength"
     vtt = api.get(clip["captions_vtt_url"]).get_data(as_text=True)
     assert "Strength" in vtt and "Lovely wait time after your question." in vtt
-    stored = media_store().path(f"{db.session.get(Clip, clip['id']).media_prefix}/video.mp4")
+    stored = stored_file(f"{db.session.get(Clip, clip['id']).media_prefix}/video.mp4")
     track = subprocess.run(["ffmpeg", "-v", "error", "-i", str(stored), "-map", "0:s:0", "-f", "webvtt", "-"],
                            check=True, capture_output=True, text=True).stdout
     assert "Lovely wait time after your question." in track

@@ -9,8 +9,8 @@ import pytest
 
 from obsapp.clips.models import Reel
 from obsapp.extensions import db
-from obsapp.storage import media_store
 from tests.clips.test_api import make_clip
+from tests.conftest import stored_file
 
 
 def chapters_of(path):
@@ -29,7 +29,7 @@ def test_reel_of_clips_from_two_lessons(api_as, make_user, mentor, mentee, uploa
     run_jobs()
     from obsapp.clips.models import Clip
 
-    recorded = json.loads(media_store().path(f"{db.session.get(Clip, a['id']).media_prefix}/format.json").read_text())
+    recorded = json.loads(stored_file(f"{db.session.get(Clip, a['id']).media_prefix}/format.json").read_text())
     assert recorded["codec"] == "h264" and "path" not in recorded  # what the reel reads instead of probing
     assert api.get(f"/api/v1/clips/{a['id']}/media/format.json").status_code == 404  # internal, never served
     created = api.post("/api/v1/reels", json={"title": "Term 1 highlights", "clip_ids": [b["id"], a["id"]]})
@@ -44,7 +44,7 @@ def test_reel_of_clips_from_two_lessons(api_as, make_user, mentor, mentee, uploa
     video = api.get(reel["video_url"])
     assert video.status_code == 200 and video.data.find(b"moov") < video.data.find(b"mdat")
     row = db.session.get(Reel, reel["id"])
-    stored = media_store().path(f"{row.media_prefix}/video.mp4")
+    stored = stored_file(f"{row.media_prefix}/video.mp4")
     assert [c["tags"]["title"] for c in chapters_of(stored)] == ["Colour bars", "Counting up"]
     assert 'filename="term-1-highlights-reel.mp4"' in api.get(reel["download_url"]).headers["Content-Disposition"]
 
@@ -90,7 +90,7 @@ def test_blurred_captioned_clip_through_the_job(api_as, mentor, mentee, upload_l
     from tests.clips.faces import frames_with_faces
 
     lesson = upload_lesson(mentee, face_sample, title="Astronaut talk")
-    assert frames_with_faces(media_store().path(f"renditions/lessons/{lesson['id']}/video.mp4"))[0] > 40
+    assert frames_with_faces(stored_file(f"renditions/lessons/{lesson['id']}/video.mp4"))[0] > 40
     api = api_as(mentor)
     clip = make_clip(api, lesson["id"], run_jobs, start_ms=0, end_ms=2000, captions=True, blur_faces=True,
                      title="Eye contact")["clip"]
@@ -101,4 +101,4 @@ def test_blurred_captioned_clip_through_the_job(api_as, mentor, mentee, upload_l
     from obsapp.clips.models import Clip
 
     row = db.session.get(Clip, clip["id"])
-    assert frames_with_faces(media_store().path(f"{row.media_prefix}/video.mp4")) == (0, 60)
+    assert frames_with_faces(stored_file(f"{row.media_prefix}/video.mp4")) == (0, 60)
