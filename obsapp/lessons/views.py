@@ -15,6 +15,9 @@ bp = Blueprint("lessons", __name__, template_folder="templates")
 # What domains above lessons show on the dashboard, by template variable: ``create_app`` registers them
 # (clips adds "feedback", the clips and reels sent to the person), so lessons imports none of them.
 DASHBOARD_PANELS: dict[str, Callable[[User], object]] = {}
+# Sections that domains above lessons add under the lesson page's timeline (talk adds its talk strip): each is
+# called with the person and the lesson and returns HTML (Markup) or None.
+LESSON_PANELS: dict[str, Callable[[User, object], object]] = {}
 
 
 @bp.route("/")
@@ -36,4 +39,6 @@ def upload_page():
 def lesson_page(lesson_id: int):
     lesson = services.get_lesson(current_user, lesson_id)
     payload = lesson_payload(lesson, current_user)
-    return render_template("lessons/lesson.html", lesson=lesson, lesson_json=payload, access=payload["access"])
+    panels = [html for panel in LESSON_PANELS.values() if (html := panel(current_user, lesson))]
+    return render_template("lessons/lesson.html", lesson=lesson, lesson_json=payload, access=payload["access"],
+                           lesson_panels=panels)
