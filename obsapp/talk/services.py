@@ -12,6 +12,7 @@ from obsapp import policy
 from obsapp.accounts.models import User
 from obsapp.annotations import services as annotations
 from obsapp.annotations.models import Annotation
+from obsapp.errors import Forbidden
 from obsapp.extensions import db
 from obsapp.jobs.queue import enqueue
 from obsapp.lessons.models import Lesson
@@ -44,7 +45,9 @@ def store_result(row: TalkAnalysis, lesson: Lesson, result: TalkResult) -> None:
 
 
 def get_analysis(actor: User, lesson: Lesson) -> TalkAnalysis | None:
-    policy.require(actor, "view", lesson)
+    policy.require(actor, "view", lesson)  # 404 when not visible
+    if not policy.can_view_talk(actor, lesson):
+        raise Forbidden("You may not see this lesson's talk analysis.")
     return db.session.get(TalkAnalysis, lesson.id)
 
 

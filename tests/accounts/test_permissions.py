@@ -40,6 +40,8 @@ TABLE = {
     "watch: start or join": SEES,
     "watch: host (lock, end)": {"active mentor"},
     "frameworks: choose for the lesson": {"owner", "active mentor"},
+    "talk: see": SEES,
+    "calibration: open": {"active mentor"},
     "admin: accounts, mentorships, frameworks": ADMINS,
 }
 
@@ -131,6 +133,8 @@ def decide(rule: str, actor, w) -> bool:
         "watch: start or join": lambda: policy.can_watch(actor, lesson),
         "watch: host (lock, end)": lambda: policy.is_watch_host(actor, w.session),
         "frameworks: choose for the lesson": lambda: policy.can_choose_frameworks(actor, lesson),
+        "talk: see": lambda: policy.can_view_talk(actor, lesson),
+        "calibration: open": lambda: policy.can_open_calibration(actor, lesson),
         "admin: accounts, mentorships, frameworks": lambda: policy.is_admin(actor)
         and not _raises(lambda: policy.require_admin(actor)),
     }[rule]()
@@ -257,6 +261,9 @@ def test_api_follows_the_table(world, api_as, role):
     chosen = api.request("PUT", f"/api/v1/lessons/{lesson.id}/frameworks", json={"framework_ids": None})
     assert chosen.status_code == (200 if role in TABLE["frameworks: choose for the lesson"] else
                                   403 if role in SEES else 404)
+
+    talk = api.get(f"/api/v1/lessons/{lesson.id}/talk")
+    assert talk.status_code == (200 if role in TABLE["talk: see"] else 404)
 
     mentorship = api.post("/api/v1/mentorships", json={"mentor_id": world.people["stranger"].id,
                                                        "mentee_id": world.people["viewer share"].id})
