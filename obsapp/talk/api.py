@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from flask import Response
 from flask_login import current_user
 from flask_smorest import Blueprint
 
 from obsapp.lessons import services as lessons
-from obsapp.talk import services
-from obsapp.talk.schemas import TalkSchema
+from obsapp.talk import calibration, services
+from obsapp.talk.schemas import (
+    CalibrationInSchema,
+    CalibrationListSchema,
+    CalibrationReportSchema,
+    CalibrationSchema,
+    ReportQuerySchema,
+    TalkSchema,
+)
 
 blp = Blueprint("talk_api", __name__, url_prefix="/api/v1", template_folder="templates",  # the talk strip's too
-                description="Talk and wait time: speech vs silence from a lesson's audio")
+                description="Talk and wait time from a lesson's audio; calibration between mentors")
 
 
 @blp.route("/lessons/<int:lesson_id>/talk")
@@ -21,3 +29,59 @@ def talk(lesson_id):
     Computed after ingest; ``status`` is ``processing`` until then. A lesson without audio is ``ready`` with no
     segments. Speech vs silence only: it does not tell the teacher from the students."""
     return services.talk_payload(current_user, lessons.get_lesson(current_user, lesson_id))
+
+
+@blp.route("/lessons/<int:lesson_id>/calibrations", methods=["POST"])
+@blp.arguments(CalibrationInSchema)
+@blp.response(201, CalibrationSchema)
+def open_calibration(data, lesson_id):
+    """Open a calibration exercise (one of the teacher's mentors): the coders code the lesson blind, with private
+    annotations tagged with criteria, and submit; then the agreement report is ready."""
+    exercise = calibration.open_exercise(current_user, lessons.get_lesson(current_user, lesson_id), data)
+    return calibration.exercise_payload(current_user, exercise)
+
+
+@blp.route("/lessons/<int:lesson_id>/calibrations")
+@blp.response(200, CalibrationListSchema)
+def lesson_calibrations(lesson_id):
+    """The lesson's calibration exercises you lead or code."""
+    lesson = lessons.get_lesson(current_user, lesson_id)
+    return {"items": [calibration.exercise_payload(current_user, e)
+                      for e in calibration.exercises_of_lesson(current_user, lesson)]}
+
+
+@blp.route("/calibrations/<int:exercise_id>")
+@blp.response(200, CalibrationSchema)
+def get_calibration(exercise_id):
+    return calibration.exercise_payload(current_user, calibration.get_exercise(current_user, exercise_id))
+
+
+@blp.route("/calibrations/<int:exercise_id>/submit", methods=["POST"])
+@blp.response(200, CalibrationSchema)
+def submit_calibration(exercise_id):
+    """Submit your codes (a coder); the exercise closes when every coder has."""
+    exercise = calibration.submit(current_user, calibration.get_exercise(current_user, exercise_id))
+    return calibration.exercise_payload(current_user, exercise)
+
+
+@blp.route("/calibrations/<int:exercise_id>/close", methods=["POST"])
+@blp.response(200, CalibrationSchema)
+def close_calibration(exercise_id):
+    """Close the exercise with the codes submitted so far (the lead; at least two submitted)."""
+    exercise = calibration.close(current_user, calibration.get_exercise(current_user, exercise_id))
+    return calibration.exercise_payload(current_user, exercise)
+
+
+@blp.route("/calibrations/<int:exercise_id>/report")
+@blp.arguments(ReportQuerySchema, location="query")
+@blp.response(200, CalibrationReportSchema)
+@blp.alt_response(200, description="CSV (format=csv)", content_type="text/csv", success=True)
+def calibration_report(args, exercise_id):
+    """Agreement per criterion: codes per coder, agreed and disputed codes, Cohen's (two coders) or Fleiss' (three
+    or more) kappa, and the disputed moments. 409 until the exercise is closed."""
+    exercise = calibration.get_exercise(current_user, exercise_id)
+    if args["format"] == "csv":
+        response = Response(calibration.report_csv(current_user, exercise), mimetype="text/csv")
+        response.headers["Content-Disposition"] = f'attachment; filename="calibration-{exercise.id}.csv"'
+        return response
+    return calibration.report(current_user, exercise)

@@ -1,4 +1,6 @@
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
+
+from obsapp.schemas import Id, Int, StrictSchema
 
 
 class SpanSchema(Schema):
@@ -41,3 +43,75 @@ class TalkSchema(Schema):
     pauses = fields.Nested(PausesSchema)
     median_wait_ms = fields.Integer(allow_none=True)
     error = fields.String(allow_none=True)
+
+
+class CalibrationInSchema(StrictSchema):
+    coder_ids = fields.List(Id(), required=True, validate=validate.Length(min=2, max=20),
+                            metadata={"description": "two or more people who may comment on the lesson"})
+    title = fields.String(validate=validate.Length(max=200))
+    tolerance_ms = Int(minimum=0, maximum=60_000, metadata={"description": "moments this close match (default 5000)"})
+    unit_ms = Int(minimum=1000, maximum=600_000, metadata={"description": "kappa's time unit (default 10000)"})
+
+
+class CalibrationPersonSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class CalibrationCoderSchema(CalibrationPersonSchema):
+    submitted = fields.Boolean()
+
+
+class CalibrationSchema(Schema):
+    id = fields.Integer()
+    lesson_id = fields.Integer()
+    title = fields.String()
+    lead = fields.Nested(CalibrationPersonSchema)
+    tolerance_ms = fields.Integer()
+    unit_ms = fields.Integer()
+    created_at = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True)
+    closed = fields.Boolean()
+    coders = fields.List(fields.Nested(CalibrationCoderSchema))
+    you_code = fields.Boolean()
+    your_codes = fields.Integer(allow_none=True, metadata={"description": "your codes: your private annotations "
+                                                                          "with a criterion, made since it opened"})
+    report_ready = fields.Boolean()
+
+
+class CalibrationListSchema(Schema):
+    items = fields.List(fields.Nested(CalibrationSchema))
+
+
+class DisagreementSchema(Schema):
+    coder_id = fields.Integer()
+    start_ms = fields.Integer()
+    end_ms = fields.Integer(allow_none=True)
+
+
+class CriterionRefSchema(Schema):
+    id = fields.Integer()
+    code = fields.String(allow_none=True)
+    name = fields.String()
+    framework = fields.String(allow_none=True)
+
+
+class CriterionAgreementSchema(Schema):
+    criterion = fields.Nested(CriterionRefSchema)
+    codes = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={"description": "by coder id"})
+    agreed = fields.Integer(metadata={"description": "codes every other coder matched"})
+    disputed = fields.Integer()
+    kappa = fields.Float(allow_none=True, metadata={"description": "null when undefined (e.g. nobody marked it)"})
+    method = fields.String(metadata={"description": "cohen (two coders) | fleiss (three or more)"})
+    disagreements = fields.List(fields.Nested(DisagreementSchema))
+
+
+class CalibrationReportSchema(Schema):
+    exercise = fields.Nested(CalibrationSchema)
+    coders = fields.List(fields.Nested(CalibrationPersonSchema))
+    units = fields.Integer(metadata={"description": "how many units of unit_ms the lesson was cut into"})
+    criteria = fields.List(fields.Nested(CriterionAgreementSchema))
+
+
+class ReportQuerySchema(StrictSchema):
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
