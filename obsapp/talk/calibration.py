@@ -71,7 +71,8 @@ def exercises_of_lesson(actor: User, lesson: Lesson) -> list[CalibrationExercise
 
 def _own_codes(actor: User, exercise: CalibrationExercise) -> list[dict]:
     stmt = (select(Annotation).where(Annotation.lesson_id == exercise.lesson_id, Annotation.author_id == actor.id,
-                                     Annotation.visibility == "private", Annotation.created_at >= exercise.created_at)
+                                     Annotation.created_at >= exercise.created_at,
+                                     Annotation.visibility == "private")
             .options(selectinload(Annotation.criteria)).order_by(Annotation.start_ms, Annotation.id))
     return [{"annotation_id": a.id, "start_ms": a.start_ms, "end_ms": a.end_ms, "kind": a.kind,
              "criterion_ids": [c.id for c in a.criteria]}
