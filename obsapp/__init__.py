@@ -128,6 +128,7 @@ def _register_domain_hooks(app: Flask) -> None:
     queue.register(*lessons_tasks.TASKS, *clips_tasks.TASKS, *talk_tasks.TASKS)
     lessons_tasks.AFTER_INGEST.append(talk_services.start_analysis)
     lessons_views.LESSON_PANELS["talk"] = talk_views.talk_panel
+    lessons_views.LESSON_PANELS["calibration"] = talk_views.calibration_panel
     queue.register_housekeeping(uploads.expire_abandoned)
     lessons_views.DASHBOARD_PANELS["feedback"] = clips_views.dashboard_feedback
     watch_events.init_app(app)
@@ -147,10 +148,12 @@ def _register_blueprints(app: Flask) -> None:
     from obsapp.lessons.api import uploads_blp
     from obsapp.lessons.views import bp as lessons_views
     from obsapp.talk.api import blp as talk_api
+    from obsapp.talk.views import bp as talk_views
     from obsapp.watch.api import blp as watch_api
     from obsapp.watch.views import bp as watch_views
 
-    for blueprint in (accounts_views, lessons_views, annotations_views, frameworks_views, watch_views, clips_views):
+    for blueprint in (accounts_views, lessons_views, annotations_views, frameworks_views, watch_views, clips_views,
+                      talk_views):
         app.register_blueprint(blueprint)
     api_blueprints = (accounts_api, lessons_api, uploads_blp, frameworks_api, annotations_api, watch_api, clips_api,
                        talk_api)

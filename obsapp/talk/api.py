@@ -17,7 +17,7 @@ from obsapp.talk.schemas import (
     TalkSchema,
 )
 
-blp = Blueprint("talk_api", __name__, url_prefix="/api/v1", template_folder="templates",  # the talk strip's too
+blp = Blueprint("talk_api", __name__, url_prefix="/api/v1",
                 description="Talk and wait time from a lesson's audio; calibration between mentors")
 
 

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from obsapp import policy
-from obsapp.accounts.models import User
+from obsapp.accounts.models import Mentorship, User
 from obsapp.annotations.models import Annotation
 from obsapp.errors import Conflict, Forbidden, InvalidInput, NotFound
 from obsapp.extensions import db
 from obsapp.frameworks.models import Criterion
-from obsapp.lessons.models import Lesson
+from obsapp.lessons.models import Lesson, LessonShare
 from obsapp.talk import agreement
 from obsapp.talk.models import CalibrationCoder, CalibrationExercise, utcnow
 
@@ -52,6 +52,18 @@ def open_exercise(actor: User, lesson: Lesson, data: dict) -> CalibrationExercis
     db.session.add(exercise)
     db.session.flush()
     return exercise
+
+
+def possible_coders(actor: User, lesson: Lesson) -> list[User] | None:
+    """The people a lead may choose as coders (the lesson owner's active mentors and commenters), or None when
+    ``actor`` may not open an exercise on the lesson."""
+    if not policy.can_open_calibration(actor, lesson):
+        return None
+    mentors = select(Mentorship.mentor_id).where(Mentorship.mentee_id == lesson.owner_id, Mentorship.ended_at.is_(None))
+    commenters = select(LessonShare.user_id).where(LessonShare.lesson_id == lesson.id, LessonShare.role == "commenter")
+    people = db.session.execute(select(User).where(User.id.in_(mentors.union(commenters)))
+                                .order_by(User.name, User.id)).scalars()
+    return [u for u in people if u.id != lesson.owner_id and policy.can(u, "comment", lesson)]
 
 
 def get_exercise(actor: User, exercise_id: int) -> CalibrationExercise:
