@@ -13,7 +13,6 @@ from obsapp.talk.schemas import (
     CalibrationListSchema,
     CalibrationReportSchema,
     CalibrationSchema,
-    ReportQuerySchema,
     TalkSchema,
 )
 
@@ -73,15 +72,18 @@ def close_calibration(exercise_id):
 
 
 @blp.route("/calibrations/<int:exercise_id>/report")
-@blp.arguments(ReportQuerySchema, location="query")
 @blp.response(200, CalibrationReportSchema)
-@blp.alt_response(200, description="CSV (format=csv)", content_type="text/csv", success=True)
-def calibration_report(args, exercise_id):
+def calibration_report(exercise_id):
     """Agreement per criterion: codes per coder, agreed and disputed codes, Cohen's (two coders) or Fleiss' (three
     or more) kappa, and the disputed moments. 409 until the exercise is closed."""
+    return calibration.report(current_user, calibration.get_exercise(current_user, exercise_id))
+
+
+@blp.route("/calibrations/<int:exercise_id>/report/export")
+@blp.response(200, description="CSV: one row per criterion")
+def calibration_report_csv(exercise_id):
+    """The agreement report as CSV (409 until the exercise is closed)."""
     exercise = calibration.get_exercise(current_user, exercise_id)
-    if args["format"] == "csv":
-        response = Response(calibration.report_csv(current_user, exercise), mimetype="text/csv")
-        response.headers["Content-Disposition"] = f'attachment; filename="calibration-{exercise.id}.csv"'
-        return response
-    return calibration.report(current_user, exercise)
+    response = Response(calibration.report_csv(current_user, exercise), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="calibration-{exercise.id}.csv"'
+    return response

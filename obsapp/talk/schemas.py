@@ -112,6 +112,3 @@ class CalibrationReportSchema(Schema):
     units = fields.Integer(metadata={"description": "how many units of unit_ms the lesson was cut into"})
     criteria = fields.List(fields.Nested(CriterionAgreementSchema))
 
-
-class ReportQuerySchema(StrictSchema):
-    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))

@@ -91,7 +91,7 @@ def test_two_coders_code_blind_then_see_kappa(world, api_as):
     assert r2["kappa"] == pytest.approx(cohen_kappa_score([u in (7, 8, 9) for u in range(12)],
                                                           [u == 8 for u in range(12)]), abs=1e-3)
 
-    exported = lead.get(f"/api/v1/calibrations/{ex['id']}/report?format=csv")
+    exported = lead.get(f"/api/v1/calibrations/{ex['id']}/report/export")
     assert exported.status_code == 200 and exported.mimetype == "text/csv"
     table = list(csv.reader(io.StringIO(exported.get_data(as_text=True))))
     assert table[0][:3] == ["framework", "code", "criterion"] and len(table) == 3
@@ -154,7 +154,8 @@ def test_who_may_open_and_see(world, api_as):
         assert api_as(world[name]).get(f"/api/v1/calibrations/{ex['id']}/report").status_code == 404, name
     assert api_as(world["teacher"]).get(f"/api/v1/lessons/{lesson.id}/calibrations").json["items"] == []
     assert api_as(world["peer"]).get(f"/api/v1/calibrations/{ex['id']}").status_code == 200
-    assert api_as(world["peer"]).get(f"/api/v1/calibrations/{ex['id']}/report?format=xls").status_code == 422
+    assert api_as(world["peer"]).get(f"/api/v1/calibrations/{ex['id']}/report/export").status_code == 409
+    assert api_as(world["stranger"]).get(f"/api/v1/calibrations/{ex['id']}/report/export").status_code == 404
 
 
 def test_the_pages_open_submit_and_report(world, browser_client, api_as):
