@@ -30,6 +30,16 @@ def talk(lesson_id):
     return services.talk_payload(current_user, lessons.get_lesson(current_user, lesson_id))
 
 
+@blp.route("/lessons/<int:lesson_id>/talk", methods=["POST"])
+@blp.response(202, TalkSchema)
+def analyse(lesson_id):
+    """Analyse the lesson's talk (again): for a lesson processed before talk analysis existed, or whose analysis
+    failed. Those who may comment on the lesson; 409 while one is under way."""
+    lesson = lessons.get_lesson(current_user, lesson_id)
+    services.request_analysis(current_user, lesson)
+    return services.talk_payload(current_user, lesson)
+
+
 @blp.route("/lessons/<int:lesson_id>/calibrations", methods=["POST"])
 @blp.arguments(CalibrationInSchema)
 @blp.response(201, CalibrationSchema)

@@ -12,7 +12,7 @@ from obsapp import policy
 from obsapp.accounts.models import User
 from obsapp.annotations import services as annotations
 from obsapp.annotations.models import Annotation
-from obsapp.errors import Forbidden
+from obsapp.errors import Conflict, Forbidden
 from obsapp.extensions import db
 from obsapp.jobs.queue import enqueue
 from obsapp.lessons.models import Lesson
@@ -34,6 +34,18 @@ def start_analysis(lesson: Lesson) -> TalkAnalysis:
     row.status, row.error, row.job_id = "processing", None, job.id
     db.session.flush()
     return row
+
+
+def request_analysis(actor: User, lesson: Lesson) -> TalkAnalysis:
+    """Analyse (again) a ready lesson's talk: one ingested before talk analysis existed, or whose analysis failed.
+    Those who may comment on the lesson may ask; not while one is queued or running."""
+    policy.require(actor, "comment", lesson)
+    if lesson.status != "ready":
+        raise Conflict("The lesson's video is not ready yet.", code="not_ready")
+    row = db.session.get(TalkAnalysis, lesson.id)
+    if row is not None and row.status == "processing":
+        raise Conflict("The talk analysis is already under way.", code="in_progress")
+    return start_analysis(lesson)
 
 
 def store_result(row: TalkAnalysis, lesson: Lesson, result: TalkResult) -> None:
@@ -82,7 +94,10 @@ def talk_payload(actor: User, lesson: Lesson) -> dict:
     """The contract's answer (status, speech_share, segments, wait_times) plus the measures the page shows."""
     row = get_analysis(actor, lesson)
     if row is None:
-        # Ingested before talk analysis existed, or still ingesting: there is nothing yet.
+        # Still ingesting (the analysis follows), or ingested before talk analysis existed (ask for one: POST).
+        if lesson.status == "ready":
+            return {"status": "failed", "speech_share": 0.0, "segments": [], "wait_times": [],
+                    "error": "This lesson's talk has not been analysed yet."}
         status = "failed" if lesson.status == "failed" else "processing"
         return {"status": status, "speech_share": 0.0, "segments": [], "wait_times": [], "error": lesson.error}
     if row.status != "ready":

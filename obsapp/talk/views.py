@@ -34,7 +34,8 @@ def talk_panel(actor: User, lesson: Lesson) -> Markup | None:
     if lesson.status != "ready":
         return None
     talk = services.talk_payload(actor, lesson)
-    html = render_template("talk/_strip.html", talk=talk, lesson=lesson, clock=clock, seconds=seconds, percent=percent)
+    html = render_template("talk/_strip.html", talk=talk, lesson=lesson, clock=clock, seconds=seconds, percent=percent,
+                           can_request=policy.can(actor, "comment", lesson))
     return Markup(html)  # noqa: S704 - already rendered by Jinja with autoescaping
 
 
@@ -60,6 +61,18 @@ def calibration_panel(actor: User, lesson: Lesson) -> Markup | None:
         return None
     html = render_template("talk/_calibration_panel.html", lesson=lesson, exercises=exercises, candidates=candidates)
     return Markup(html)  # noqa: S704 - already rendered by Jinja with autoescaping
+
+
+@bp.route("/lessons/<int:lesson_id>/talk", methods=["POST"])
+@login_required
+def analyse_page(lesson_id: int):
+    lesson = lessons.get_lesson(current_user, lesson_id)
+    try:
+        services.request_analysis(current_user, lesson)
+        flash("The talk analysis has started. Reload the page in a minute to see it.", "success")
+    except (Conflict, Forbidden) as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("lessons.lesson_page", lesson_id=lesson.id) + "#talk-strip")
 
 
 @bp.route("/lessons/<int:lesson_id>/calibrations", methods=["POST"])

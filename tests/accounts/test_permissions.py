@@ -41,6 +41,7 @@ TABLE = {
     "watch: host (lock, end)": {"active mentor"},
     "frameworks: choose for the lesson": {"owner", "active mentor"},
     "talk: see": SEES,
+    "talk: analyse again": COMMENTS,
     "calibration: open": {"active mentor"},
     "admin: accounts, mentorships, frameworks": ADMINS,
 }
@@ -134,6 +135,7 @@ def decide(rule: str, actor, w) -> bool:
         "watch: host (lock, end)": lambda: policy.is_watch_host(actor, w.session),
         "frameworks: choose for the lesson": lambda: policy.can_choose_frameworks(actor, lesson),
         "talk: see": lambda: policy.can_view_talk(actor, lesson),
+        "talk: analyse again": lambda: policy.can(actor, "comment", lesson),
         "calibration: open": lambda: policy.can_open_calibration(actor, lesson),
         "admin: accounts, mentorships, frameworks": lambda: policy.is_admin(actor)
         and not _raises(lambda: policy.require_admin(actor)),
@@ -264,6 +266,8 @@ def test_api_follows_the_table(world, api_as, role):
 
     talk = api.get(f"/api/v1/lessons/{lesson.id}/talk")
     assert talk.status_code == (200 if role in TABLE["talk: see"] else 404)
+    analyse = api.post(f"/api/v1/lessons/{lesson.id}/talk")
+    assert analyse.status_code == (202 if role in TABLE["talk: analyse again"] else 403 if role in SEES else 404)
 
     mentorship = api.post("/api/v1/mentorships", json={"mentor_id": world.people["stranger"].id,
                                                        "mentee_id": world.people["viewer share"].id})

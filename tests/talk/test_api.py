@@ -114,6 +114,8 @@ def test_a_failed_analysis_says_so(api_as, teacher, talk_video, run_jobs):
     assert talk["status"] == "failed" and "missing" in talk["error"]
     db.session.expire_all()
     assert db.session.get(TalkAnalysis, lesson_id).status == "failed"
+    page = api.get(f"/lessons/{lesson_id}").get_data(as_text=True)
+    assert "Analyse the talk" in page
 
 
 def test_talk_follows_lesson_access(api_as, make_user, make_lesson, share):
@@ -122,5 +124,12 @@ def test_talk_follows_lesson_access(api_as, make_user, make_lesson, share):
     share(lesson, viewer, "viewer")
     assert api_as(stranger).get(f"/api/v1/lessons/{lesson.id}/talk").status_code == 404
     assert api_as(None).get(f"/api/v1/lessons/{lesson.id}/talk").status_code == 401
-    assert api_as(viewer).get(f"/api/v1/lessons/{lesson.id}/talk").json["status"] == "processing"
+    # ready before talk analysis existed: not analysed, and a viewer may not start it; the owner may
+    talk = api_as(viewer).get(f"/api/v1/lessons/{lesson.id}/talk").json
+    assert talk["status"] == "failed" and "not been analysed" in talk["error"]
+    assert api_as(viewer).post(f"/api/v1/lessons/{lesson.id}/talk").status_code == 403
+    assert api_as(stranger).post(f"/api/v1/lessons/{lesson.id}/talk").status_code == 404
+    started = api_as(owner).post(f"/api/v1/lessons/{lesson.id}/talk")
+    assert started.status_code == 202 and started.json["status"] == "processing"
+    assert api_as(owner).post(f"/api/v1/lessons/{lesson.id}/talk").status_code == 409
     assert api_as(owner).get("/api/v1/lessons/999999/talk").status_code == 404
