@@ -93,3 +93,14 @@ def test_unreadable_audio_is_a_media_error(tmp_path):
     bad.write_bytes(b"RIFF not really a wave file at all" * 10)
     with pytest.raises(MediaError):
         analyse_talk(bad, duration_ms=1000)
+
+
+@pytest.mark.parametrize("noise_db", [-45, -35])
+def test_timings_hold_in_a_noisier_room(tmp_path, noise_db):
+    """Steady room noise well above silence (white noise at -45 and -35 dBFS) still leaves the edges in place."""
+    wav = write_wav(tmp_path / "noisy.wav", lesson_audio(SPANS, TOTAL_S, noise_db=noise_db))
+    result = analyse_talk(wav, duration_ms=int(TOTAL_S * 1000))
+    found = [(s.start_ms, s.end_ms) for s in result.segments]
+    assert len(found) == len(SPANS), found
+    for (start, end), (want_start, want_end, _) in zip(found, SPANS, strict=True):
+        assert close(start, want_start) and close(end, want_end), (found, SPANS)
