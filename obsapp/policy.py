@@ -224,6 +224,11 @@ def can_open_calibration(actor: Any, lesson: Any) -> bool:
             and lesson_access(actor, lesson) >= Access.COMMENT and is_active_mentor(actor.id, lesson.owner_id))
 
 
+def may_code_calibration(user: Any, lesson: Any) -> bool:
+    """A coder: someone who may comment on the lesson, other than its teacher (whose teaching is being coded)."""
+    return is_signed_in(user) and lesson.owner_id != user.id and can(user, "comment", lesson)
+
+
 def is_calibration_member(actor: Any, exercise: Any, coder_ids: Iterable[int]) -> bool:
     """The exercise's lead or one of its coders, while they may still view its lesson."""
     return (is_signed_in(actor) and (actor.id == exercise.lead_id or actor.id in set(coder_ids))

@@ -36,8 +36,7 @@ def open_exercise(actor: User, lesson: Lesson, data: dict) -> CalibrationExercis
     if len(ids) < 2:
         raise InvalidInput("Choose at least two coders.", fields={"coder_ids": ["At least two people."]})
     users = {u.id: u for u in db.session.execute(select(User).where(User.id.in_(ids))).scalars()}
-    unable = [i for i in ids if i not in users or not policy.can(users[i], "comment", lesson)
-              or users[i].id == lesson.owner_id]
+    unable = [i for i in ids if i not in users or not policy.may_code_calibration(users[i], lesson)]
     if unable:
         raise InvalidInput("Every coder must be able to comment on the lesson (and not be its teacher).",
                            fields={"coder_ids": [f"{i} cannot code this lesson." for i in unable]})
@@ -63,7 +62,7 @@ def possible_coders(actor: User, lesson: Lesson) -> list[User] | None:
     commenters = select(LessonShare.user_id).where(LessonShare.lesson_id == lesson.id, LessonShare.role == "commenter")
     people = db.session.execute(select(User).where(User.id.in_(mentors.union(commenters)))
                                 .order_by(User.name, User.id)).scalars()
-    return [u for u in people if u.id != lesson.owner_id and policy.can(u, "comment", lesson)]
+    return [u for u in people if policy.may_code_calibration(u, lesson)]
 
 
 def get_exercise(actor: User, exercise_id: int) -> CalibrationExercise:

@@ -43,6 +43,7 @@ TABLE = {
     "talk: see": SEES,
     "talk: analyse again": COMMENTS,
     "calibration: open": {"active mentor"},
+    "calibration: code": {"active mentor", "commenter share"},
     "admin: accounts, mentorships, frameworks": ADMINS,
 }
 
@@ -137,6 +138,7 @@ def decide(rule: str, actor, w) -> bool:
         "talk: see": lambda: policy.can_view_talk(actor, lesson),
         "talk: analyse again": lambda: policy.can(actor, "comment", lesson),
         "calibration: open": lambda: policy.can_open_calibration(actor, lesson),
+        "calibration: code": lambda: policy.may_code_calibration(actor, lesson),
         "admin: accounts, mentorships, frameworks": lambda: policy.is_admin(actor)
         and not _raises(lambda: policy.require_admin(actor)),
     }[rule]()
