@@ -13,6 +13,7 @@ from obsapp.talk.schemas import (
     CalibrationListSchema,
     CalibrationReportSchema,
     CalibrationSchema,
+    TalkQuerySchema,
     TalkSchema,
 )
 
@@ -21,13 +22,16 @@ blp = Blueprint("talk_api", __name__, url_prefix="/api/v1",
 
 
 @blp.route("/lessons/<int:lesson_id>/talk")
+@blp.arguments(TalkQuerySchema, location="query")
 @blp.response(200, TalkSchema)
-def talk(lesson_id):
+def talk(args, lesson_id):
     """Speech segments, the share of time with speech, pauses and the wait time after each question.
 
     Computed after ingest; ``status`` is ``processing`` until then. A lesson without audio is ``ready`` with no
-    segments. Speech vs silence only: it does not tell the teacher from the students."""
-    return services.talk_payload(current_user, lessons.get_lesson(current_user, lesson_id))
+    segments. Speech vs silence only: it does not tell the teacher from the students. With ``start_ms`` and/or
+    ``end_ms``: the measures of that span (segments cut at its edges; the questions asked in it)."""
+    span = (args.get("start_ms"), args.get("end_ms"))
+    return services.talk_payload(current_user, lessons.get_lesson(current_user, lesson_id), span)
 
 
 @blp.route("/lessons/<int:lesson_id>/talk", methods=["POST"])

@@ -36,13 +36,20 @@ class TalkSchema(Schema):
     wait_times = fields.List(fields.Nested(WaitTimeSchema),
                              metadata={"description": "after each question annotation you can see (kind question, "
                                                       "or a criterion named for questioning)"})
-    duration_ms = fields.Integer()
+    duration_ms = fields.Integer(metadata={"description": "the lesson's length"})
+    span = fields.Nested(SpanSchema, metadata={"description": "the part of the lesson measured (all of it unless "
+                                                             "start_ms / end_ms were given)"})
     speech_ms = fields.Integer()
     near_voice_share = fields.Float(metadata={"description": "share of the speech in the near (loud) voice"})
     longest_talk = fields.List(fields.Nested(SpanSchema), metadata={"description": "the longest continuous speech"})
     pauses = fields.Nested(PausesSchema)
     median_wait_ms = fields.Integer(allow_none=True)
     error = fields.String(allow_none=True)
+
+
+class TalkQuerySchema(StrictSchema):
+    start_ms = Int(minimum=0, metadata={"description": "measure from here (with end_ms: a span of the lesson)"})
+    end_ms = Int(minimum=1, metadata={"description": "measure up to here"})
 
 
 class CalibrationInSchema(StrictSchema):

@@ -12,7 +12,7 @@ from obsapp import policy
 from obsapp.accounts.models import User
 from obsapp.annotations import services as annotations
 from obsapp.annotations.models import Annotation
-from obsapp.errors import Conflict, Forbidden
+from obsapp.errors import Conflict, Forbidden, InvalidInput
 from obsapp.extensions import db
 from obsapp.jobs.queue import enqueue
 from obsapp.lessons.models import Lesson
@@ -90,8 +90,15 @@ def wait_times(segments: list[Segment], questions: list[Annotation]) -> list[dic
     return out
 
 
-def talk_payload(actor: User, lesson: Lesson) -> dict:
-    """The contract's answer (status, speech_share, segments, wait_times) plus the measures the page shows."""
+def _window(segments: list[Segment], start_ms: int, end_ms: int) -> list[Segment]:
+    """The speech inside [start_ms, end_ms), cut at its edges."""
+    return [Segment(max(s.start_ms, start_ms), min(s.end_ms, end_ms), s.level_db, s.voice)
+            for s in segments if s.end_ms > start_ms and s.start_ms < end_ms]
+
+
+def talk_payload(actor: User, lesson: Lesson, span: tuple[int | None, int | None] = (None, None)) -> dict:
+    """The contract's answer (status, speech_share, segments, wait_times) plus the measures the page shows; with a
+    ``span`` (start_ms, end_ms), the measures of that part of the lesson only (the questions asked in it)."""
     row = get_analysis(actor, lesson)
     if row is None:
         # Still ingesting (the analysis follows), or ingested before talk analysis existed (ask for one: POST).
@@ -102,26 +109,35 @@ def talk_payload(actor: User, lesson: Lesson) -> dict:
         return {"status": status, "speech_share": 0.0, "segments": [], "wait_times": [], "error": lesson.error}
     if row.status != "ready":
         return {"status": row.status, "speech_share": 0.0, "segments": [], "wait_times": [], "error": row.error}
-    segments = _segments(row)
-    duration = row.duration_ms or 0
-    gaps = pauses(segments, duration, min_ms=PAUSE_MIN_MS)
-    waits = wait_times(segments, question_moments(actor, lesson))
+    all_segments = _segments(row)
+    start = span[0] or 0
+    end = span[1] if span[1] is not None else (row.duration_ms or 0)
+    if span != (None, None) and not 0 <= start < end <= (row.duration_ms or 0):
+        raise InvalidInput(f"The span must satisfy 0 ≤ start_ms < end_ms ≤ {row.duration_ms or 0}.",
+                           fields={"end_ms": ["Outside the lesson."]})
+    segments = _window(all_segments, start, end)
+    length = end - start
+    speech_ms = sum(s.duration_ms for s in segments)
+    gaps = pauses([Segment(s.start_ms - start, s.end_ms - start) for s in segments], length, min_ms=PAUSE_MIN_MS)
+    questions = [q for q in question_moments(actor, lesson)
+                 if start <= (q.end_ms if q.end_ms is not None else q.start_ms) < end]
+    waits = wait_times(all_segments, questions)
     longest = sorted(segments, key=lambda s: (-s.duration_ms, s.start_ms))[:LONGEST_TALKS]
     near_ms = sum(s.duration_ms for s in segments if s.voice == "near")
     return {
         "status": "ready",
-        "speech_share": round(row.speech_ms / duration, 4) if duration else 0.0,
+        "speech_share": round(speech_ms / length, 4) if length else 0.0,
         "segments": [{"start_ms": s.start_ms, "end_ms": s.end_ms, "voice": s.voice, "level_db": round(s.level_db, 1)}
                      for s in segments],
         "wait_times": waits,
-        "duration_ms": duration,
-        "speech_ms": row.speech_ms,
-        "near_voice_share": round(near_ms / row.speech_ms, 4) if row.speech_ms else 0.0,
+        "duration_ms": row.duration_ms or 0,
+        "span": {"start_ms": start, "end_ms": end},
+        "speech_ms": speech_ms,
+        "near_voice_share": round(near_ms / speech_ms, 4) if speech_ms else 0.0,
         "longest_talk": [{"start_ms": s.start_ms, "end_ms": s.end_ms} for s in longest],
         "pauses": {"min_ms": PAUSE_MIN_MS, "count": len(gaps),
                    "median_ms": int(statistics.median([p.duration_ms for p in gaps])) if gaps else None,
-                   "items": [{"start_ms": p.start_ms, "end_ms": p.end_ms} for p in gaps]},
+                   "items": [{"start_ms": p.start_ms + start, "end_ms": p.end_ms + start} for p in gaps]},
         "median_wait_ms": int(statistics.median([w["wait_ms"] for w in waits])) if waits else None,
         "error": None,
     }
-

@@ -80,6 +80,18 @@ def test_talk_is_processing_then_ready_with_wait_times(api_as, teacher, make_use
     waits = {w["annotation_id"]: w["wait_ms"] for w in talk["wait_times"]}
     assert set(waits) == {q1["id"], q2.json["id"]}  # the mentor's private question is not the teacher's to see
     assert abs(waits[q1["id"]] - 3000) <= 200 and abs(waits[q2.json["id"]] - 1000) <= 200
+    # a span of the lesson: its speech cut at the edges, and only the questions asked in it
+    part = api.get(f"/api/v1/lessons/{lesson_id}/talk?start_ms=2000&end_ms=9500").json
+    assert part["span"] == {"start_ms": 2000, "end_ms": 9500}
+    cut = [(s["start_ms"], s["end_ms"]) for s in part["segments"]]
+    assert cut[0][0] == 2000 and cut[-1][1] == 9500 and len(cut) == 3, cut
+    assert abs(part["speech_share"] - 3.5 / 7.5) < 0.03
+    assert {w["annotation_id"] for w in part["wait_times"]} == {q1["id"], q2.json["id"]}
+    later = api.get(f"/api/v1/lessons/{lesson_id}/talk?start_ms=5000").json
+    assert {w["annotation_id"] for w in later["wait_times"]} == {q2.json["id"]} and later["pauses"]["count"] == 0
+    for bad in ("start_ms=5000&end_ms=5000", "end_ms=999999", "start_ms=-1", "start_ms=x"):
+        response = api.get(f"/api/v1/lessons/{lesson_id}/talk?{bad}")
+        assert response.status_code == 422 and response.json["error"]["code"] == "invalid_input", bad
     mentor_waits = {w["annotation_id"] for w in mentor_api.get(f"/api/v1/lessons/{lesson_id}/talk").json["wait_times"]}
     assert private.json["id"] in mentor_waits
 
