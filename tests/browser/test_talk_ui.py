@@ -77,3 +77,32 @@ def test_talk_strip_and_calibration_report(page, live_server, sign_in, talk_vide
     row = table.get_by_role("row", name=criterion["name"])
     assert "Cohen" in row.inner_text()
     assert "0:09" in page.get_by_role("region", name="Moments to talk through").inner_text()
+
+
+def test_on_a_phone_feedback_comes_before_the_talk_strip(page, live_server, sign_in, talk_video):
+    teacher = live_server.make_user(name="Phone Teacher")
+    token = live_server.token_for(teacher["email"])
+    lesson = live_server.api("POST", "/api/v1/lessons", token, json={"title": "Phone lesson"}).json()
+    with open(talk_video, "rb") as handle:
+        live_server.api("POST", f"/api/v1/lessons/{lesson['id']}/video", token, files={"file": handle})
+    job_settled(lambda: live_server.api("GET", f"/api/v1/lessons/{lesson['id']}", token).json())
+    job_settled(lambda: live_server.api("GET", f"/api/v1/lessons/{lesson['id']}/talk", token).json())
+    live_server.api("POST", f"/api/v1/lessons/{lesson['id']}/annotations", token,
+                    json={"start_ms": 2500, "body": "Why?", "kind": "question"})
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server, teacher["email"])
+    page.goto(f"{live_server.url}/lessons/{lesson['id']}")
+    page.locator("#annotation-list li").first.wait_for()
+    player = page.locator("#lesson-video").bounding_box()
+    first = page.locator("#annotation-list li").first.bounding_box()
+    strip = page.locator("#talk-strip").bounding_box()
+    side = page.locator("#lesson-side").bounding_box()
+    # the panels never stand between the player and the feedback: the side follows the player's own controls
+    timeline = page.locator("#timeline").bounding_box()
+    assert player["y"] < timeline["y"] < side["y"] < first["y"] < strip["y"], (player, timeline, side, first, strip)
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+
+    page.set_viewport_size({"width": 1400, "height": 900})  # two columns: the strip sits under the player
+    strip = page.locator("#talk-strip").bounding_box()
+    side = page.locator("#lesson-side").bounding_box()
+    assert strip["x"] + strip["width"] <= side["x"] and strip["y"] > page.locator("#timeline").bounding_box()["y"]
