@@ -1,7 +1,8 @@
-// The talk strip: each measure's button plays the lesson from its moment.
-const strip = document.getElementById("talk-strip");
-const video = document.getElementById("lesson-video");
-if (strip && video) {
+// The talk strip (obsapp/talk, rendered with the lesson page): each measure's button plays the lesson from its
+// moment. Set up by pages/lesson.js.
+export function setupTalkStrip(video) {
+  const strip = document.getElementById("talk-strip");
+  if (!strip || !video) return;
   strip.addEventListener("click", (event) => {
     const button = event.target.closest("[data-seek-ms]");
     if (!button) return;
