@@ -128,13 +128,19 @@ def _register_domain_hooks(app: Flask) -> None:
     from obsapp.privacy import audit as privacy_audit
     from obsapp.privacy import erasure as privacy_erasure
     from obsapp.privacy import services as privacy_services
+    from obsapp.talk import services as talk_services
+    from obsapp.talk import tasks as talk_tasks
+    from obsapp.talk import views as talk_views
     from obsapp.watch import events as watch_events
 
-    queue.register(*lessons_tasks.TASKS, *clips_tasks.TASKS)
+    queue.register(*lessons_tasks.TASKS, *clips_tasks.TASKS, *talk_tasks.TASKS)
     if app.config.get("JOB_BACKEND") == "celery":  # only then is Celery imported at all
         from obsapp.jobs import celery_backend
 
         queue.register_sender("celery", celery_backend.send)
+    _plug(lessons_tasks.AFTER_INGEST, talk_services.start_analysis)
+    lessons_views.LESSON_PANELS["talk"] = talk_views.talk_panel
+    lessons_views.LESSON_PANELS["calibration"] = talk_views.calibration_panel
     queue.register_housekeeping(uploads.expire_abandoned, privacy_erasure.daily_retention,
                                 mentoring_notify.due_digests)
     lessons_views.DASHBOARD_PANELS["feedback"] = clips_views.dashboard_feedback
@@ -172,14 +178,16 @@ def _register_blueprints(app: Flask) -> None:
     from obsapp.mentoring.views import bp as mentoring_views
     from obsapp.privacy.api import blp as privacy_api
     from obsapp.privacy.views import bp as privacy_views
+    from obsapp.talk.api import blp as talk_api
+    from obsapp.talk.views import bp as talk_views
     from obsapp.watch.api import blp as watch_api
     from obsapp.watch.views import bp as watch_views
 
     for blueprint in (accounts_views, lessons_views, annotations_views, frameworks_views, watch_views, clips_views,
-                      privacy_views, mentoring_views):
+                      privacy_views, mentoring_views, talk_views):
         app.register_blueprint(blueprint)
     api_blueprints = (accounts_api, lessons_api, uploads_blp, frameworks_api, annotations_api, watch_api, clips_api,
-                      privacy_api, mentoring_api)
+                      privacy_api, mentoring_api, talk_api)
     for api_blueprint in api_blueprints:
         api.register_blueprint(api_blueprint)
 

@@ -27,6 +27,10 @@ while the mentorship is active, and written by either while it is active. Self-r
 and both reviews are not done, the mentor's annotations on its lesson are hidden from the mentee (and, with
 blind_mentor, the mentee's from the mentor). A journal entry is its author's alone unless shared with their mentors
 (then also their active mentors', who may reply). Notifications are their recipient's alone. Admins see none of it.
+Talk and wait time: seen by those who may view the lesson (wait times only after annotations they may see).
+Calibration exercises: opened by one of the lesson owner's active mentors (the lead) for people who may comment
+on the lesson; each coder sees their own codes only until every coder has submitted (or the lead closes it);
+then the report is seen by the lead and the coders.
 Admin actions (accounts, mentorships, frameworks, erasing a person, everyone's access log): administrators, or
 the operator at the command line. A lesson's access log: its owner and administrators.
 Something the actor may not view is "not found" (404) for them; seen but not allowed is "forbidden" (403).
@@ -272,6 +276,36 @@ def can_choose_frameworks(actor: Any, lesson: Any) -> bool:
     """The lesson's owner, or one of the owner's active mentors, chooses which frameworks the lesson offers."""
     access = lesson_access(actor, lesson)
     return access >= Access.MANAGE or (access >= Access.COMMENT and is_active_mentor(actor.id, lesson.owner_id))
+
+
+def can_view_talk(actor: Any, lesson: Any) -> bool:
+    return can(actor, "view", lesson)
+
+
+def can_open_calibration(actor: Any, lesson: Any) -> bool:
+    """A lead mentor: one of the lesson owner's active mentors (who may therefore comment on it)."""
+    return (lesson is not None and is_signed_in(actor) and lesson.owner_id != actor.id
+            and lesson_access(actor, lesson) >= Access.COMMENT and is_active_mentor(actor.id, lesson.owner_id))
+
+
+def may_code_calibration(user: Any, lesson: Any) -> bool:
+    """A coder: someone who may comment on the lesson, other than its teacher (whose teaching is being coded)."""
+    return is_signed_in(user) and lesson.owner_id != user.id and can(user, "comment", lesson)
+
+
+def is_calibration_member(actor: Any, exercise: Any, coder_ids: Iterable[int]) -> bool:
+    """The exercise's lead or one of its coders, while they may still view its lesson."""
+    return (is_signed_in(actor) and (actor.id == exercise.lead_id or actor.id in set(coder_ids))
+            and can(actor, "view", exercise.lesson))
+
+
+def can_see_calibration_report(actor: Any, exercise: Any, coder_ids: Iterable[int]) -> bool:
+    """Blind until closed: the agreement report (everyone's codes) once the exercise is closed."""
+    return exercise.closed_at is not None and is_calibration_member(actor, exercise, coder_ids)
+
+
+def can_close_calibration(actor: Any, exercise: Any) -> bool:
+    return is_signed_in(actor) and actor.id == exercise.lead_id and can(actor, "view", exercise.lesson)
 
 
 def owns_upload(actor: Any, upload: Any) -> bool:

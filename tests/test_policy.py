@@ -63,6 +63,8 @@ NOT_ACCESS = {
     ("lessons/services.py", "if user.id == lesson.owner_id:"),  # no share with the owner themselves
     ("watch/services.py", "if removed.user.id == live.host_id and live.locked"),  # the host left: unlock
     ("watch/services.py", "p.user.id == author_id for p in store.participants"),  # a participant's note
+    ("talk/calibration.py", "Annotation.author_id == actor.id,"),  # a coder's blind codes: their own private
+    ("talk/calibration.py", 'Annotation.visibility == "private")'),  # annotations made since the exercise opened
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from contextlib import ExitStack
 
 from flask import current_app
@@ -19,6 +20,9 @@ from obsapp.storage import media_store
 
 log = logging.getLogger(__name__)
 DERIVED_FILES = ("poster.jpg", "thumbnails.vtt", "waveform.json")
+# Work that domains above lessons queue once a lesson's media is ready (talk adds its analysis): each is called
+# with the lesson inside the ingest job's unit of work, so its jobs commit together with the lesson's new state.
+AFTER_INGEST: list[Callable[[Lesson], object]] = []
 
 
 def _ingest_failed(job, message: str) -> None:
@@ -68,6 +72,8 @@ def ingest_lesson(ctx, lesson_id: int) -> dict | None:
     if not config["KEEP_ORIGINALS"]:
         uow.after_commit(store.delete, services.original_key(lesson))
         lesson.original_key = None
+    for hook in AFTER_INGEST:
+        hook(lesson)
     db.session.flush()
     return {"mode": result.mode, "duration_ms": result.duration_ms}
 

@@ -28,6 +28,10 @@ def duration_filter(ms: int | None) -> str:
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
+# Sections that domains above lessons add under the lesson page's timeline (talk adds its talk strip): each is
+# called with the person and the lesson and returns HTML (Markup) or None.
+LESSON_PANELS: dict[str, Callable[[User, object], object]] = {}
+
 
 @bp.route("/")
 @login_required
@@ -54,4 +58,6 @@ def lesson_page(lesson_id: int):
     lesson = services.get_lesson(current_user, lesson_id)
     payload = lesson_payload(lesson, current_user)
     services.mark_seen(current_user, lesson)
-    return render_template("lessons/lesson.html", lesson=lesson, lesson_json=payload, access=payload["access"])
+    panels = [html for panel in LESSON_PANELS.values() if (html := panel(current_user, lesson))]
+    return render_template("lessons/lesson.html", lesson=lesson, lesson_json=payload, access=payload["access"],
+                           lesson_panels=panels)

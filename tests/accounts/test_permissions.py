@@ -40,6 +40,10 @@ TABLE = {
     "watch: start or join": SEES,
     "watch: host (lock, end)": {"active mentor"},
     "frameworks: choose for the lesson": {"owner", "active mentor"},
+    "talk: see": SEES,
+    "talk: analyse again": COMMENTS,
+    "calibration: open": {"active mentor"},
+    "calibration: code": {"active mentor", "commenter share"},
     "admin: accounts, mentorships, frameworks": ADMINS,
     "privacy: set the lesson's consent": {"owner"},
     "privacy: read the lesson's access log": {"owner"} | ADMINS,
@@ -134,6 +138,10 @@ def decide(rule: str, actor, w) -> bool:
         "watch: start or join": lambda: policy.can_watch(actor, lesson),
         "watch: host (lock, end)": lambda: policy.is_watch_host(actor, w.session),
         "frameworks: choose for the lesson": lambda: policy.can_choose_frameworks(actor, lesson),
+        "talk: see": lambda: policy.can_view_talk(actor, lesson),
+        "talk: analyse again": lambda: policy.can(actor, "comment", lesson),
+        "calibration: open": lambda: policy.can_open_calibration(actor, lesson),
+        "calibration: code": lambda: policy.may_code_calibration(actor, lesson),
         "admin: accounts, mentorships, frameworks": lambda: policy.is_admin(actor)
         and not _raises(lambda: policy.require_admin(actor)),
         "privacy: set the lesson's consent": lambda: policy.can(actor, "manage", lesson),
@@ -265,6 +273,11 @@ def test_api_follows_the_table(world, api_as, role):
     chosen = api.request("PUT", f"/api/v1/lessons/{lesson.id}/frameworks", json={"framework_ids": None})
     assert chosen.status_code == (200 if role in TABLE["frameworks: choose for the lesson"] else
                                   403 if role in SEES else 404)
+
+    talk = api.get(f"/api/v1/lessons/{lesson.id}/talk")
+    assert talk.status_code == (200 if role in TABLE["talk: see"] else 404)
+    analyse = api.post(f"/api/v1/lessons/{lesson.id}/talk")
+    assert analyse.status_code == (202 if role in TABLE["talk: analyse again"] else 403 if role in SEES else 404)
 
     mentorship = api.post("/api/v1/mentorships", json={"mentor_id": world.people["stranger"].id,
                                                        "mentee_id": world.people["viewer share"].id})

@@ -57,7 +57,7 @@ def ffprobe(path):
 def test_upload_becomes_a_playable_lesson(api, run_jobs, media_samples, sample, width, height, has_audio, mode):
     lesson_id, response = upload(api, media_samples[sample])
     assert response.status_code == 202 and response.json["status"] == "processing"
-    assert run_jobs() == 1
+    assert run_jobs() == 2  # the ingest, then the talk analysis it queues
     lesson = api.get(f"/api/v1/lessons/{lesson_id}").json
     assert lesson["status"] == "ready", lesson["error"]
     assert (lesson["width"], lesson["height"]) == (width, height)

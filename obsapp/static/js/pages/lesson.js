@@ -5,10 +5,12 @@ import { api, announce } from "../app.js";
 import { ClipList } from "../lesson-clips.js";
 import { LessonPlayer, installShortcuts } from "../player.js";
 import { setupShareDialog } from "../share.js";
+import { setupTalkStrip } from "../talk.js";
 
 let lesson = JSON.parse(document.getElementById("lesson-data").textContent);
 const stateBox = document.getElementById("lesson-state");
 const playerArea = document.getElementById("player-area");
+setupTalkStrip(document.getElementById("lesson-video"));
 export let player = null;
 export let annotations = null;
 export let clips = null;
