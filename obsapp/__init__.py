@@ -14,11 +14,10 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from obsapp import converters, logs
+from obsapp import converters, logs, storage
 from obsapp.config import PACKAGE_DIR, default_instance_path, load_settings
 from obsapp.errors import ErrorResponsesPlugin, InvalidInput
 from obsapp.extensions import api, csrf, db, limiter, login_manager, migrate, redis_client, socketio
-from obsapp.storage import make_store
 
 __version__ = "0.1.0"
 
@@ -93,7 +92,7 @@ def create_app(config: dict | None = None) -> Flask:
     socketio.init_app(app, async_mode="threading", message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"] or None,
                       channel="obsapp-socketio", transports=app.config["SOCKETIO_TRANSPORTS"].split(","),
                       cors_allowed_origins=None, manage_session=False, async_handlers=False)
-    app.extensions["obsapp.media_store"] = make_store(app.config)
+    storage.init_app(app)  # the media store (local folder or S3 bucket)
 
     # The package's own modules are imported here, not at the top: every ``import obsapp.x`` runs this file
     # first, so importing the domains at module level would make each of them import all of the others.

@@ -17,6 +17,7 @@ Range, If-Range and ETag from either. tus uploads use the S3 multipart calls (``
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import tempfile
@@ -29,7 +30,9 @@ from pathlib import Path, PurePosixPath
 
 from flask import Response, current_app, redirect, request, send_file
 
-from obsapp.errors import NotFound
+from obsapp.errors import NotFound, error_response
+
+log = logging.getLogger(__name__)
 
 AREAS = ("originals", "renditions", "derived", "tmp")
 S3_STREAM_CHUNK = 256 * 1024
@@ -406,6 +409,24 @@ def make_store(config) -> Store:
                        region=config.get("S3_REGION") or None, scratch_root=config["MEDIA_ROOT"],
                        presign_expiry_s=int(config.get("S3_PRESIGN_EXPIRY_S") or 0))
     return LocalStore(config["MEDIA_ROOT"])
+
+def init_app(app) -> None:
+    """Make the app's store. With S3, a bucket that does not answer (or refuses) while a request is served is a
+    503 in the contract's error shape ("unavailable"), logged once, never a 500 with a traceback."""
+    store = make_store(app.config)
+    app.extensions["obsapp.media_store"] = store
+    if not isinstance(store, S3Store):
+        return
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    def unavailable(error: Exception):
+        log.error("The bucket %s did not answer on %s %s: %s: %s", store.describe(), request.method, request.path,
+                  error.__class__.__name__, error)
+        return error_response(503, "unavailable", "The media storage is not answering. Try again in a moment.")
+
+    app.register_error_handler(BotoCoreError, unavailable)
+    app.register_error_handler(ClientError, unavailable)
+
 
 def media_store() -> Store:
     return current_app.extensions["obsapp.media_store"]
