@@ -28,11 +28,12 @@ def analyse_lesson(ctx, lesson_id: int) -> dict | None:
         return {"skipped": "the lesson was deleted or has newer work"}
     if lesson.status != "ready":
         raise MediaError("The lesson's video is not ready, so its audio cannot be analysed.", code="not_ready")
-    source = media_store().path(lessons.rendition_key(lesson))
-    if lesson.has_audio and not source.is_file():
-        raise MediaError("The lesson's video file is missing.", code="missing_rendition")
-    result = analyse_talk(source, duration_ms=lesson.duration_ms or 0, has_audio=bool(lesson.has_audio),
-                          timeout_s=current_app.config["FFMPEG_TIMEOUT_S"], cancel=ctx.stop)
+    try:  # the rendition itself (a local store) or a scratch copy of it (S3), gone once analysed
+        with media_store().local_copy(lessons.rendition_key(lesson)) as source:
+            result = analyse_talk(source, duration_ms=lesson.duration_ms or 0, has_audio=bool(lesson.has_audio),
+                                  timeout_s=current_app.config["FFMPEG_TIMEOUT_S"], cancel=ctx.stop)
+    except FileNotFoundError as exc:
+        raise MediaError("The lesson's video file is missing.", code="missing_rendition") from exc
     ctx.check_stop()
     db.session.refresh(row)
     if row.job_id != ctx.job_id:
