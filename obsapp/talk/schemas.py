@@ -96,7 +96,7 @@ class DisagreementSchema(Schema):
     end_ms = fields.Integer(allow_none=True)
 
 
-class CriterionRefSchema(Schema):
+class CodedCriterionSchema(Schema):
     id = fields.Integer()
     code = fields.String(allow_none=True)
     name = fields.String()
@@ -104,7 +104,7 @@ class CriterionRefSchema(Schema):
 
 
 class CriterionAgreementSchema(Schema):
-    criterion = fields.Nested(CriterionRefSchema)
+    criterion = fields.Nested(CodedCriterionSchema)
     codes = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={"description": "by coder id"})
     agreed = fields.Integer(metadata={"description": "codes every other coder matched"})
     disputed = fields.Integer()
