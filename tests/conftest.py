@@ -209,6 +209,9 @@ def _isolated(request, app, tmp_path_factory):
             db.session.remove()
             engines[None] = engine
     limiter.reset()
+    # watch-together live state kept in this process's memory belongs to the rolled-back database: a session left
+    # by one test must not meet the next test's lesson of the same id
+    app.extensions.pop("obsapp.watch_state", None)
     media_root = Path(app.config["MEDIA_ROOT"])
     for area in ("originals", "renditions", "derived", "tmp"):
         shutil.rmtree(media_root / area, ignore_errors=True)
