@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import current_app, g
 from flask.views import MethodView
 from flask_login import current_user, login_user, logout_user
 from flask_smorest import Blueprint
 
-from obsapp import policy
+from obsapp import mail, policy
 from obsapp.accounts import services
-from obsapp.accounts.auth import login_rate_limits
+from obsapp.accounts.auth import login_rate_limits, reset_rate_limits
 from obsapp.accounts.schemas import (
     LoginSchema,
     MentorshipCreateSchema,
@@ -19,6 +19,10 @@ from obsapp.accounts.schemas import (
     MeSchema,
     NewTokenSchema,
     PersonListSchema,
+    ResetConfirmSchema,
+    ResetLinkSchema,
+    ResetRequestAnswerSchema,
+    ResetRequestSchema,
     TokenListSchema,
     TokenSchema,
     UserCreateSchema,
@@ -26,7 +30,7 @@ from obsapp.accounts.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
-from obsapp.errors import Unauthorized
+from obsapp.errors import Conflict, Unauthorized
 
 blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Sign-in, people, tokens, mentorships")
 
@@ -60,6 +64,41 @@ def login(data):
 def logout():
     """Sign out (ends the session cookie)."""
     logout_user()
+
+
+@blp.route("/auth/password-reset", methods=["POST"])
+@reset_rate_limits()
+@blp.arguments(ResetRequestSchema)
+@blp.response(202, ResetRequestAnswerSchema)
+@blp.alt_response(409, description="Email is not set up on this server (code email_not_configured)")
+@blp.alt_response(429, description="Too many requests")
+def password_reset_request(data):
+    """Forgot your password: emails a one-time link if an account has this address; the answer never says."""
+    if not mail.configured():
+        raise Conflict("Email is not set up on this server: ask an administrator for a reset link.",
+                       code="email_not_configured")
+    services.request_password_reset(data["email"])
+    return {"message": "If an account uses that address, a link to choose a new password is on its way. It works "
+                       f"once, for {current_app.config['RESET_TOKEN_MINUTES']} minutes."}
+
+
+@blp.route("/auth/password-reset/confirm", methods=["POST"])
+@blp.arguments(ResetConfirmSchema)
+@blp.response(204)
+@blp.alt_response(422, description="The link is used, replaced or expired (invalid_link), or the password too short")
+def password_reset_confirm(data):
+    """Set a new password with the token of an emailed reset link (single use)."""
+    services.reset_password(data["token"], data["password"])
+
+
+@blp.route("/users/<int:user_id>/password-reset", methods=["POST"])
+@blp.response(201, ResetLinkSchema)
+def user_password_reset(user_id):
+    """Send a person a one-time link to choose a new password (admin). Without email set up, the answer carries the
+    link to pass on."""
+    services.require_admin(current_user)
+    link, plain, emailed = services.send_reset_link(current_user, services.get_user(user_id))
+    return {"emailed": emailed, "url": None if emailed else services.reset_url(plain), "expires_at": link.expires_at}
 
 
 @blp.route("/me")

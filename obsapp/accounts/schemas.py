@@ -72,3 +72,24 @@ UserListSchema = list_schema(UserSchema, "UserList")
 PersonListSchema = list_schema(PersonSchema, "PersonList")
 TokenListSchema = list_schema(TokenSchema, "TokenList")
 MentorshipListSchema = list_schema(MentorshipSchema, "MentorshipList")
+
+
+class ResetRequestSchema(StrictSchema):
+    email = fields.String(required=True, validate=validate.Length(max=320))
+
+
+class ResetRequestAnswerSchema(StrictSchema):
+    message = fields.String(metadata={"description": "the same whether or not the address has an account"})
+
+
+class ResetConfirmSchema(StrictSchema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=200), load_only=True,
+                          metadata={"description": "the last part of the emailed /reset/<token> link"})
+    password = fields.String(required=True, load_only=True)
+
+
+class ResetLinkSchema(StrictSchema):
+    emailed = fields.Boolean(metadata={"description": "true: the link went to the person's email address"})
+    url = fields.String(allow_none=True,
+                        metadata={"description": "the link to pass on yourself when email is not set up; else null"})
+    expires_at = fields.DateTime()

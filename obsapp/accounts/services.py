@@ -7,10 +7,11 @@ import re
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select
+from flask import current_app
+from sqlalchemy import delete, func, or_, select
 
-from obsapp import policy
-from obsapp.accounts.models import ApiToken, Mentorship, User, utcnow
+from obsapp import mail, policy, uow
+from obsapp.accounts.models import AccountLink, ApiToken, Mentorship, User, utcnow
 from obsapp.accounts.passwords import burn_time, hash_password, verify_password
 from obsapp.errors import Conflict, Forbidden, InvalidInput, NotFound
 from obsapp.extensions import db
@@ -230,3 +231,84 @@ def mentors_of(user: User) -> list[User]:
     stmt = (select(User).join(Mentorship, Mentorship.mentor_id == User.id)
             .where(Mentorship.mentee_id == user.id, Mentorship.ended_at.is_(None)).order_by(User.name, User.id))
     return list(db.session.execute(stmt).scalars().unique())
+
+
+# --- One-time links: password reset -------------------------------------------------------------
+
+RESET = "reset"
+BAD_LINK = "This link is not valid any more: it was used, replaced by a newer one, or has expired. Ask for a new one."
+
+
+def _link_lifetime(purpose: str) -> timedelta:
+    return timedelta(minutes=current_app.config["RESET_TOKEN_MINUTES"])
+
+
+def issue_link(actor: User | None, user: User, purpose: str = RESET) -> tuple[AccountLink, str]:
+    """A new one-time link for ``user``; the older unused links of that purpose die. Returns (link, token)."""
+    if actor is not None and actor.id != user.id:
+        require_admin(actor)
+    if not user.is_active:
+        raise Conflict(f"{user.name}'s account is deactivated: activate it first.", code="inactive")
+    db.session.execute(delete(AccountLink).where(AccountLink.user_id == user.id, AccountLink.purpose == purpose,
+                                                 AccountLink.used_at.is_(None)))
+    plain = secrets.token_urlsafe(32)
+    now = utcnow()
+    link = AccountLink(user_id=user.id, purpose=purpose, token_hash=_digest(plain), created_at=now,
+                       expires_at=now + _link_lifetime(purpose), created_by_id=actor.id if actor else None)
+    db.session.add(link)
+    db.session.flush()
+    return link, plain
+
+
+def reset_url(plain: str) -> str:
+    return mail.public_url(f"/reset/{plain}")
+
+
+def _reset_mail(user: User, plain: str) -> mail.Mail:
+    minutes = current_app.config["RESET_TOKEN_MINUTES"]
+    return mail.Mail(to=user.email, subject="obsapp: choose a new password",
+                     text=f"Hello {user.name},\n\nTo choose a new password for obsapp, open this link within "
+                          f"{minutes} minutes (it works once):\n\n{reset_url(plain)}\n\n"
+                          "If you did not ask for this, ignore this email: your password stays as it is.\n")
+
+
+def send_reset_link(actor: User | None, user: User) -> tuple[AccountLink, str, bool]:
+    """Issue a reset link for ``user`` and email it after the commit when email is set up.
+    Returns (link, token, emailed): without email the caller shows the link to the admin to pass on."""
+    link, plain = issue_link(actor, user, RESET)
+    if mail.configured():
+        uow.after_commit(mail.deliver, mail.smtp_settings(), [_reset_mail(user, plain)])
+        return link, plain, True
+    return link, plain, False
+
+
+def request_password_reset(email: str) -> None:
+    """"Forgot your password?": emails a link when an active account has this address; says nothing either way."""
+    if not mail.configured():
+        return
+    user = db.session.execute(select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
+    if user is not None and user.is_active and len(normalise_email(email)) <= MAX_EMAIL:
+        send_reset_link(None, user)
+
+
+def find_link(plain: str, purpose: str = RESET) -> AccountLink:
+    """The live link for this token, or InvalidInput with a readable message (code ``invalid_link``)."""
+    link = None
+    if plain and len(plain) <= 200:
+        link = db.session.execute(
+            select(AccountLink).where(AccountLink.token_hash == _digest(plain.strip()), AccountLink.purpose == purpose)
+        ).scalar_one_or_none()
+    if link is None or link.used_at is not None or link.expires_at <= utcnow() or not link.user.is_active:
+        raise InvalidInput(BAD_LINK, code="invalid_link")
+    return link
+
+
+def reset_password(plain: str, password: str) -> User:
+    """Set a new password through a reset link; the link is spent (the change commits with it)."""
+    link = find_link(plain, RESET)
+    _check_password(password)
+    user = link.user
+    user.password_hash = hash_password(password)
+    link.used_at = utcnow()
+    db.session.flush()
+    return user

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from obsapp import policy
+from obsapp import mail, policy
 from obsapp.accounts import services
-from obsapp.accounts.auth import login_rate_limits
+from obsapp.accounts.auth import login_rate_limits, reset_rate_limits
 from obsapp.errors import ObsError
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
@@ -39,6 +39,45 @@ def login():
         error = "Invalid email or password."
     return render_template("accounts/login.html", error=error, email=email,
                            next=request.args.get("next", "")), (401 if error else 200)
+
+
+FORGOT_ANSWER = ("If an account uses that address, we have emailed it a link to choose a new password. "
+                 "It works once, for {minutes} minutes. Check your spam folder if nothing arrives.")
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@reset_rate_limits()
+def forgot_password():
+    """Always the same answer, whether or not the address has an account."""
+    sent = None
+    if request.method == "POST" and mail.configured():
+        services.request_password_reset(request.form.get("email", ""))
+        sent = FORGOT_ANSWER.format(minutes=current_app.config["RESET_TOKEN_MINUTES"])
+    return render_template("accounts/forgot_password.html", email_ready=mail.configured(), sent=sent)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    try:
+        link = services.find_link(token)
+    except ObsError as exc:
+        return render_template("accounts/reset_password.html", invalid=exc.message), 410
+    error = None
+    if request.method == "POST":
+        password = request.form.get("password", "")
+        if password != request.form.get("password_again", ""):
+            error = "The two passwords are not the same."
+        else:
+            try:
+                user = services.reset_password(token, password)
+                if current_user.is_authenticated:
+                    logout_user()
+                flash(f"Your password is changed, {user.name}. Sign in with it now.", "success")
+                return redirect(url_for("accounts.login"))
+            except ObsError as exc:
+                error = exc.message
+    return render_template("accounts/reset_password.html", invalid=None, user=link.user, error=error), \
+        (422 if error else 200)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -102,6 +141,14 @@ def person_update(user_id: int):
         elif action == "reset_password":
             services.update_user(current_user, user, password=request.form.get("password", ""))
             flash(f"New password set for {user.name}.", "success")
+        elif action == "send_reset_link":
+            _, plain, emailed = services.send_reset_link(current_user, user)
+            if emailed:
+                flash(f"A link to choose a new password is on its way to {user.email}.", "success")
+            else:
+                minutes = current_app.config["RESET_TOKEN_MINUTES"]
+                flash(f"Email is not set up, so pass this link to {user.name} yourself (it works once, for "
+                      f"{minutes} minutes): {services.reset_url(plain)}", "info")
         elif action in ("make_admin", "remove_admin"):
             services.update_user(current_user, user, is_admin=action == "make_admin")
             flash(f"Administrator rights updated for {user.name}.", "success")
