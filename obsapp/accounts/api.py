@@ -11,6 +11,9 @@ from obsapp import mail, policy
 from obsapp.accounts import services
 from obsapp.accounts.auth import login_rate_limits, reset_rate_limits
 from obsapp.accounts.schemas import (
+    InviteAcceptSchema,
+    InviteCreateSchema,
+    InviteSchema,
     LoginSchema,
     MentorshipCreateSchema,
     MentorshipListSchema,
@@ -18,6 +21,7 @@ from obsapp.accounts.schemas import (
     MentorshipSchema,
     MeSchema,
     NewTokenSchema,
+    PendingInviteListSchema,
     PersonListSchema,
     ResetConfirmSchema,
     ResetLinkSchema,
@@ -99,6 +103,54 @@ def user_password_reset(user_id):
     services.require_admin(current_user)
     link, plain, emailed = services.send_reset_link(current_user, services.get_user(user_id))
     return {"emailed": emailed, "url": None if emailed else services.reset_url(plain), "expires_at": link.expires_at}
+
+
+@blp.route("/invites")
+class Invites(MethodView):
+    @blp.response(200, PendingInviteListSchema)
+    def get(self):
+        """Pending invitations (admin): invited people who have not chosen a password yet."""
+        return {"items": [{"user": user, "expires_at": link.expires_at if link else None}
+                          for user, link in services.pending_invites(current_user)], "next": None}
+
+    @blp.arguments(InviteCreateSchema)
+    @blp.response(201, InviteSchema)
+    @blp.alt_response(409, description="An account already uses the address (email_taken)")
+    def post(self, data):
+        """Invite a person (admin): an account without a password and a one-time link, emailed when email is set
+        up, else in the answer's ``url`` to pass on. Inviting a pending address again renews the invitation."""
+        user, link, plain, emailed = services.invite_user(current_user, **data)
+        return {"user": user, "emailed": emailed, "url": None if emailed else services.invite_url(plain),
+                "expires_at": link.expires_at}
+
+
+@blp.route("/invites/<int:user_id>")
+class InviteById(MethodView):
+    @blp.response(201, InviteSchema)
+    @blp.alt_response(409, description="Already accepted (already_accepted)")
+    def post(self, user_id):
+        """Resend an invitation (admin): a new link; the older one dies."""
+        user = services.get_user(user_id)
+        link, plain, emailed = services.send_invite(current_user, user)
+        return {"user": user, "emailed": emailed, "url": None if emailed else services.invite_url(plain),
+                "expires_at": link.expires_at}
+
+    @blp.response(204)
+    @blp.alt_response(409, description="Already accepted (already_accepted)")
+    def delete(self, user_id):
+        """Revoke an invitation (admin): the link dies and the account is deactivated."""
+        services.revoke_invite(current_user, services.get_user(user_id))
+
+
+@blp.route("/auth/invite/accept", methods=["POST"])
+@blp.arguments(InviteAcceptSchema)
+@blp.response(200, MeSchema)
+@blp.alt_response(422, description="The link is used, replaced or expired (invalid_link), or the password too short")
+def invite_accept(data):
+    """Accept an invitation: set your name and password with the link's token; signs you in."""
+    user = services.accept_invite(data["token"], name=data["name"], password=data["password"])
+    login_user(user)
+    return me_payload(user)
 
 
 @blp.route("/me")

@@ -15,7 +15,7 @@ from obsapp.extensions import csrf, db, limiter, login_manager
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Reachable without signing in (see the contract).
 PUBLIC_API_ENDPOINTS = {"accounts_api.login", "accounts_api.password_reset_request",
-                        "accounts_api.password_reset_confirm", "api-docs.openapi_json",
+                        "accounts_api.password_reset_confirm", "accounts_api.invite_accept", "api-docs.openapi_json",
                         "api-docs.openapi_swagger_ui", "api_docs_assets"}
 CSRF_EXEMPT_ENDPOINTS = {"accounts_api.login"}
 

@@ -93,3 +93,28 @@ class ResetLinkSchema(StrictSchema):
     url = fields.String(allow_none=True,
                         metadata={"description": "the link to pass on yourself when email is not set up; else null"})
     expires_at = fields.DateTime()
+
+
+class InviteCreateSchema(StrictSchema):
+    email = fields.String(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    is_admin = Bool(load_default=False)
+
+
+class InviteSchema(ResetLinkSchema):
+    user = fields.Nested(UserSchema)
+
+
+class PendingInviteSchema(StrictSchema):
+    user = fields.Nested(UserSchema)
+    expires_at = fields.DateTime(allow_none=True, metadata={"description": "null: no live link (resend one)"})
+
+
+PendingInviteListSchema = list_schema(PendingInviteSchema, "PendingInviteListSchema")
+
+
+class InviteAcceptSchema(StrictSchema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=200), load_only=True,
+                          metadata={"description": "the last part of the emailed /invite/<token> link"})
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    password = fields.String(required=True, load_only=True)

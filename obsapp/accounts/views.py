@@ -10,6 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from obsapp import mail, policy
 from obsapp.accounts import services
 from obsapp.accounts.auth import login_rate_limits, reset_rate_limits
+from obsapp.accounts.models import utcnow
 from obsapp.errors import ObsError
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
@@ -80,6 +81,31 @@ def reset_password(token: str):
         (422 if error else 200)
 
 
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def accept_invite(token: str):
+    try:
+        link = services.find_link(token, services.INVITE)
+    except ObsError as exc:
+        return render_template("accounts/accept_invite.html", invalid=exc.message), 410
+    error = None
+    name = request.form.get("name", link.user.name)
+    if request.method == "POST":
+        password = request.form.get("password", "")
+        if password != request.form.get("password_again", ""):
+            error = "The two passwords are not the same."
+        else:
+            try:
+                user = services.accept_invite(token, name=name, password=password)
+                logout_user()
+                login_user(user)
+                flash(f"Welcome to obsapp, {user.name}.", "success")
+                return redirect(url_for("lessons.dashboard"))
+            except ObsError as exc:
+                error = exc.message
+    return render_template("accounts/accept_invite.html", invalid=None, user=link.user, name=name, error=error), \
+        (422 if error else 200)
+
+
 @bp.route("/logout", methods=["POST"])
 def logout():
     logout_user()
@@ -122,7 +148,44 @@ def people():
             return redirect(url_for("accounts.people"))
         except ObsError as exc:
             flash(exc.message, "error")
-    return render_template("accounts/people.html", users=services.list_users(current_user), form=form)
+    return render_template("accounts/people.html", users=services.list_users(current_user), form=form,
+                           invites=services.pending_invites(current_user), is_pending=services.is_pending,
+                           now_utc=utcnow())
+
+
+def _flash_invite(user, emailed: bool, plain: str) -> None:
+    if emailed:
+        flash(f"Invitation emailed to {user.email}.", "success")
+    else:
+        days = current_app.config["INVITE_TOKEN_DAYS"]
+        flash(f"Email is not set up, so pass this invitation link to {user.name} yourself (it works once, for "
+              f"{days} days): {services.invite_url(plain)}", "info")
+
+
+@bp.route("/admin/invites", methods=["POST"])
+@login_required
+def invite():
+    _admin_only()
+    form = request.form
+    try:
+        if form.get("revoke"):
+            user = services.get_user(int(form["revoke"]))
+            services.revoke_invite(current_user, user)
+            flash(f"Invitation for {user.email} revoked: the link no longer works.", "success")
+        elif form.get("resend"):
+            user = services.get_user(int(form["resend"]))
+            _, plain, emailed = services.send_invite(current_user, user)
+            _flash_invite(user, emailed, plain)
+        else:
+            user, _, plain, emailed = services.invite_user(current_user, email=form.get("email", ""),
+                                                           name=form.get("name", ""),
+                                                           is_admin=bool(form.get("is_admin")))
+            _flash_invite(user, emailed, plain)
+    except ObsError as exc:
+        flash(exc.message, "error")
+    except ValueError:
+        flash("No such invitation.", "error")
+    return redirect(url_for("accounts.people"))
 
 
 @bp.route("/admin/people/<int:user_id>", methods=["POST"])
