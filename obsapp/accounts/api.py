@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import current_app, g, request
 from flask.views import MethodView
 from flask_login import current_user, login_user, logout_user
 from flask_smorest import Blueprint
 
 from obsapp import mail, policy
-from obsapp.accounts import services
+from obsapp.accounts import importing, services
 from obsapp.accounts.auth import login_rate_limits, reset_rate_limits
 from obsapp.accounts.schemas import (
     InviteAcceptSchema,
@@ -22,6 +22,8 @@ from obsapp.accounts.schemas import (
     MeSchema,
     NewTokenSchema,
     PendingInviteListSchema,
+    PeopleImportFormSchema,
+    PeopleImportResultSchema,
     PersonListSchema,
     ResetConfirmSchema,
     ResetLinkSchema,
@@ -34,7 +36,7 @@ from obsapp.accounts.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
-from obsapp.errors import Conflict, Unauthorized
+from obsapp.errors import Conflict, InvalidInput, Unauthorized
 
 blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Sign-in, people, tokens, mentorships")
 
@@ -173,6 +175,26 @@ class Users(MethodView):
     def post(self, data):
         """Create an account (admin)."""
         return services.create_user(current_user, **data)
+
+
+@blp.route("/users/import", methods=["POST"])
+@blp.arguments(PeopleImportFormSchema, location="form")
+@blp.response(200, PeopleImportResultSchema)
+@blp.alt_response(422, description="A line is wrong (the real run then changes nothing), or the file is unreadable")
+def import_users(form):
+    """Import people and mentorships from CSV (admin; multipart ``file``, columns email,name,role,mentor_email;
+    role teacher, mentor or admin). ``dry_run``: what would change and line-numbered errors, nothing changed. The
+    real run is all or nothing; new people get invitations (emailed when email is set up)."""
+    services.require_admin(current_user)
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput("Send the CSV file as a multipart field named 'file'.", fields={"file": ["Required."]})
+    result = importing.run(current_user, upload.read(importing.MAX_BYTES + 1), dry_run=form["dry_run"])
+    if result.errors and not form["dry_run"]:
+        messages = [f"Line {e['line']}: {e['message']}" for e in result.errors]
+        raise InvalidInput("Nothing was imported: " + "; ".join(messages[:5]), code="import_failed",
+                           fields={"file": messages})
+    return {"dry_run": form["dry_run"], **result.__dict__}
 
 
 @blp.route("/users/<int:user_id>")

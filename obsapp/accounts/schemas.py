@@ -118,3 +118,38 @@ class InviteAcceptSchema(StrictSchema):
                           metadata={"description": "the last part of the emailed /invite/<token> link"})
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     password = fields.String(required=True, load_only=True)
+
+
+class PeopleImportFormSchema(StrictSchema):
+    class Meta:
+        unknown = "exclude"  # the multipart file field arrives apart
+
+    dry_run = fields.Boolean(load_default=False, truthy={"true", "1"}, falsy={"false", "0"},
+                             metadata={"description": "true: say what would change, change nothing"})
+
+
+class PeopleImportLineSchema(StrictSchema):
+    line = fields.Integer()
+    email = fields.String()
+    name = fields.String()
+    role = fields.String()
+
+
+class PeopleImportMentorshipSchema(StrictSchema):
+    line = fields.Integer()
+    mentor_email = fields.String()
+    mentee_email = fields.String()
+
+
+class PeopleImportErrorSchema(StrictSchema):
+    line = fields.Integer()
+    message = fields.String()
+
+
+class PeopleImportResultSchema(StrictSchema):
+    dry_run = fields.Boolean()
+    created = fields.List(fields.Nested(PeopleImportLineSchema))
+    unchanged = fields.List(fields.Nested(PeopleImportLineSchema))
+    mentorships_added = fields.List(fields.Nested(PeopleImportMentorshipSchema))
+    errors = fields.List(fields.Nested(PeopleImportErrorSchema))
+    invites_emailed = fields.Integer()

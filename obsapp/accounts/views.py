@@ -8,10 +8,10 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_login import current_user, login_required, login_user, logout_user
 
 from obsapp import mail, policy
-from obsapp.accounts import services
+from obsapp.accounts import importing, services
 from obsapp.accounts.auth import login_rate_limits, reset_rate_limits
 from obsapp.accounts.models import utcnow
-from obsapp.errors import ObsError
+from obsapp.errors import InvalidInput, ObsError
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
@@ -160,6 +160,36 @@ def _flash_invite(user, emailed: bool, plain: str) -> None:
         days = current_app.config["INVITE_TOKEN_DAYS"]
         flash(f"Email is not set up, so pass this invitation link to {user.name} yourself (it works once, for "
               f"{days} days): {services.invite_url(plain)}", "info")
+
+
+@bp.route("/admin/people/import", methods=["GET", "POST"])
+@login_required
+def import_people():
+    """Upload a CSV: a dry run first (what would change, line-numbered errors); then Import runs it for real."""
+    _admin_only()
+    result, data, error, done = None, "", None, False
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is not None and upload.filename:
+            raw = upload.read(importing.MAX_BYTES + 1)
+        else:
+            raw = request.form.get("csv_text", "").encode()
+        dry_run = request.form.get("action") != "import"
+        try:
+            if not raw.strip():
+                raise InvalidInput("Choose a CSV file.")
+            result = importing.run(current_user, raw, dry_run=dry_run)
+            data = importing.decode(raw)
+            done = not dry_run and not result.errors
+        except ObsError as exc:
+            error = exc.message
+        if done:
+            flash(f"Imported: {len(result.created)} people invited ({result.invites_emailed} by email), "
+                  f"{len(result.mentorships_added)} mentorships added.", "success")
+            return redirect(url_for("accounts.people"))
+    status = 422 if error or (result is not None and result.errors) else 200
+    return render_template("accounts/import.html", result=result, data=data, error=error,
+                           max_kb=importing.MAX_BYTES // 1024, email_ready=mail.configured()), status
 
 
 @bp.route("/admin/invites", methods=["POST"])
