@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
 from datetime import timedelta
 
 from flask import current_app
@@ -281,12 +282,18 @@ def _reset_mail(user: User, plain: str) -> mail.Mail:
                           "If you did not ask for this, ignore this email: your password stays as it is.\n")
 
 
+def _deliver_in_background(settings: dict, mails: list[mail.Mail]) -> None:
+    # The answer to "forgot your password?" must not wait for the mail server: its delay would tell a known
+    # address from an unknown one.
+    threading.Thread(target=mail.deliver, args=(settings, mails), name="obsapp-reset-mail", daemon=True).start()
+
+
 def send_reset_link(actor: User | None, user: User) -> tuple[AccountLink, str, bool]:
     """Issue a reset link for ``user`` and email it after the commit when email is set up.
     Returns (link, token, emailed): without email the caller shows the link to the admin to pass on."""
     link, plain = issue_link(actor, user, RESET)
     if mail.configured():
-        uow.after_commit(mail.deliver, mail.smtp_settings(), [_reset_mail(user, plain)])
+        uow.after_commit(_deliver_in_background, mail.smtp_settings(), [_reset_mail(user, plain)])
         return link, plain, True
     return link, plain, False
 
