@@ -110,6 +110,7 @@ def user_password_reset(user_id):
 @blp.route("/invites")
 class Invites(MethodView):
     @blp.response(200, PendingInviteListSchema)
+    @blp.alt_response(403, description="Not an administrator")
     def get(self):
         """Pending invitations (admin): invited people who have not chosen a password yet."""
         return {"items": [{"user": user, "expires_at": link.expires_at if link else None}
