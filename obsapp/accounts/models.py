@@ -90,7 +90,8 @@ class Mentorship(db.Model):
 
 
 class AccountLink(db.Model):
-    """A one-time link emailed to a person: ``purpose`` "reset" (choose a new password). Only the SHA-256 of the
+    """A one-time link emailed to a person: ``purpose`` "reset" (choose a new password) or "invite"
+    (an invited person chooses their first one). Only the SHA-256 of the
     token is stored; a link dies when used, when it expires, or when a newer one of its purpose is issued."""
 
     __tablename__ = "account_links"

@@ -1,4 +1,4 @@
-"""account_links: one-time password-reset links (only the token's SHA-256 is kept)
+"""account_links: one-time password-reset and invitation links (only the token's SHA-256 is kept)
 
 Revision ID: 0015
 Revises: 0011
