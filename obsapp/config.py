@@ -85,6 +85,10 @@ SETTINGS: dict[str, tuple[object, object]] = {
     "SMTP_URL": ("", str),  # smtp://[user:pass@]host[:port] (smtp+starttls://, smtps://); empty: no email
     "MAIL_FROM": ("obsapp@localhost", str),
     "PUBLIC_URL": ("http://127.0.0.1:5000", str),  # where links in emails point
+    # one-time account links: a password reset lasts minutes; "forgot password" requests per address and email
+    "RESET_TOKEN_MINUTES": (60, _int),
+    "RESET_RATE_LIMIT": ("5 per 15 minutes", str),
+    "INVITE_TOKEN_DAYS": (7, _int),
 }
 CONSENTS = ("all_consented", "some_not_consented", "unknown")
 
@@ -259,7 +263,11 @@ def _validate(values: dict) -> None:
             raise SettingsError(f"OBSAPP_{name} must be 0 or more.")
     if values["REDIS_PRESENCE_TTL_S"] < 5:
         raise SettingsError("OBSAPP_REDIS_PRESENCE_TTL_S must be 5 seconds or more.")
-    for name in ("LOGIN_RATE_LIMIT", "LOGIN_RATE_LIMIT_PER_IP", "API_RATE_LIMIT"):
+    if values["RESET_TOKEN_MINUTES"] < 1:
+        raise SettingsError("OBSAPP_RESET_TOKEN_MINUTES must be 1 or more.")
+    if values["INVITE_TOKEN_DAYS"] < 1:
+        raise SettingsError("OBSAPP_INVITE_TOKEN_DAYS must be 1 or more.")
+    for name in ("LOGIN_RATE_LIMIT", "LOGIN_RATE_LIMIT_PER_IP", "API_RATE_LIMIT", "RESET_RATE_LIMIT"):
         value = str(values[name] or "").strip()
         values[name] = value
         if not value and name == "API_RATE_LIMIT":

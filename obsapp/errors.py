@@ -172,7 +172,9 @@ def handle_unexpected(error: Exception):
 
 # --- the error responses in the OpenAPI document --------------------------------------------------------
 
-PUBLIC_OPERATIONS = {("post", "/api/v1/auth/login")}  # with the OpenAPI document and its docs page, not in it
+# with the OpenAPI document and its docs page, not in it
+PUBLIC_OPERATIONS = {("post", "/api/v1/auth/login"), ("post", "/api/v1/auth/password-reset"),
+                     ("post", "/api/v1/auth/password-reset/confirm"), ("post", "/api/v1/auth/invite/accept")}
 UNSAFE_METHODS = {"post", "put", "patch", "delete"}
 ERROR_DESCRIPTIONS = {
     400: "Bad request: the body is not valid JSON, or a cookie-authenticated write lacks its CSRF token",

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import current_app, g, request
 from flask.views import MethodView
 from flask_login import current_user, login_user, logout_user
 from flask_smorest import Blueprint
 
-from obsapp import policy
-from obsapp.accounts import services
-from obsapp.accounts.auth import login_rate_limits
+from obsapp import mail, policy
+from obsapp.accounts import importing, services
+from obsapp.accounts.auth import login_rate_limits, reset_rate_limits
 from obsapp.accounts.schemas import (
+    InviteAcceptSchema,
+    InviteCreateSchema,
+    InviteSchema,
     LoginSchema,
     MentorshipCreateSchema,
     MentorshipListSchema,
@@ -18,7 +21,14 @@ from obsapp.accounts.schemas import (
     MentorshipSchema,
     MeSchema,
     NewTokenSchema,
+    PendingInviteListSchema,
+    PeopleImportFormSchema,
+    PeopleImportResultSchema,
     PersonListSchema,
+    ResetConfirmSchema,
+    ResetLinkSchema,
+    ResetRequestAnswerSchema,
+    ResetRequestSchema,
     TokenListSchema,
     TokenSchema,
     UserCreateSchema,
@@ -26,7 +36,7 @@ from obsapp.accounts.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
-from obsapp.errors import Unauthorized
+from obsapp.errors import Conflict, InvalidInput, Unauthorized
 
 blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Sign-in, people, tokens, mentorships")
 
@@ -62,6 +72,90 @@ def logout():
     logout_user()
 
 
+@blp.route("/auth/password-reset", methods=["POST"])
+@reset_rate_limits()
+@blp.arguments(ResetRequestSchema)
+@blp.response(202, ResetRequestAnswerSchema)
+@blp.alt_response(409, description="Email is not set up on this server (code email_not_configured)")
+@blp.alt_response(429, description="Too many requests")
+def password_reset_request(data):
+    """Forgot your password: emails a one-time link if an account has this address; the answer never says."""
+    if not mail.configured():
+        raise Conflict("Email is not set up on this server: ask an administrator for a reset link.",
+                       code="email_not_configured")
+    services.request_password_reset(data["email"])
+    return {"message": "If an account uses that address, a link to choose a new password is on its way. It works "
+                       f"once, for {current_app.config['RESET_TOKEN_MINUTES']} minutes."}
+
+
+@blp.route("/auth/password-reset/confirm", methods=["POST"])
+@blp.arguments(ResetConfirmSchema)
+@blp.response(204)
+@blp.alt_response(422, description="The link is used, replaced or expired (invalid_link), or the password too short")
+def password_reset_confirm(data):
+    """Set a new password with the token of an emailed reset link (single use)."""
+    services.reset_password(data["token"], data["password"])
+
+
+@blp.route("/users/<int:user_id>/password-reset", methods=["POST"])
+@blp.response(201, ResetLinkSchema)
+def user_password_reset(user_id):
+    """Send a person a one-time link to choose a new password (admin). Without email set up, the answer carries the
+    link to pass on."""
+    services.require_admin(current_user)
+    link, plain, emailed = services.send_reset_link(current_user, services.get_user(user_id))
+    return {"emailed": emailed, "url": None if emailed else services.reset_url(plain), "expires_at": link.expires_at}
+
+
+@blp.route("/invites")
+class Invites(MethodView):
+    @blp.response(200, PendingInviteListSchema)
+    @blp.alt_response(403, description="Not an administrator")
+    def get(self):
+        """Pending invitations (admin): invited people who have not chosen a password yet."""
+        return {"items": [{"user": user, "expires_at": link.expires_at if link else None}
+                          for user, link in services.pending_invites(current_user)], "next": None}
+
+    @blp.arguments(InviteCreateSchema)
+    @blp.response(201, InviteSchema)
+    @blp.alt_response(409, description="An account already uses the address (email_taken)")
+    def post(self, data):
+        """Invite a person (admin): an account without a password and a one-time link, emailed when email is set
+        up, else in the answer's ``url`` to pass on. Inviting a pending address again renews the invitation."""
+        user, link, plain, emailed = services.invite_user(current_user, **data)
+        return {"user": user, "emailed": emailed, "url": None if emailed else services.invite_url(plain),
+                "expires_at": link.expires_at}
+
+
+@blp.route("/invites/<int:user_id>")
+class InviteById(MethodView):
+    @blp.response(201, InviteSchema)
+    @blp.alt_response(409, description="Already accepted (already_accepted)")
+    def post(self, user_id):
+        """Resend an invitation (admin): a new link; the older one dies."""
+        user = services.get_user(user_id)
+        link, plain, emailed = services.send_invite(current_user, user)
+        return {"user": user, "emailed": emailed, "url": None if emailed else services.invite_url(plain),
+                "expires_at": link.expires_at}
+
+    @blp.response(204)
+    @blp.alt_response(409, description="Already accepted (already_accepted)")
+    def delete(self, user_id):
+        """Revoke an invitation (admin): the link dies and the account is deactivated."""
+        services.revoke_invite(current_user, services.get_user(user_id))
+
+
+@blp.route("/auth/invite/accept", methods=["POST"])
+@blp.arguments(InviteAcceptSchema)
+@blp.response(200, MeSchema)
+@blp.alt_response(422, description="The link is used, replaced or expired (invalid_link), or the password too short")
+def invite_accept(data):
+    """Accept an invitation: set your name and password with the link's token; signs you in."""
+    user = services.accept_invite(data["token"], name=data["name"], password=data["password"])
+    login_user(user)
+    return me_payload(user)
+
+
 @blp.route("/me")
 @blp.response(200, MeSchema)
 def me():
@@ -82,6 +176,26 @@ class Users(MethodView):
     def post(self, data):
         """Create an account (admin)."""
         return services.create_user(current_user, **data)
+
+
+@blp.route("/users/import", methods=["POST"])
+@blp.arguments(PeopleImportFormSchema, location="form")
+@blp.response(200, PeopleImportResultSchema)
+@blp.alt_response(422, description="A line is wrong (the real run then changes nothing), or the file is unreadable")
+def import_users(form):
+    """Import people and mentorships from CSV (admin; multipart ``file``, columns email,name,role,mentor_email;
+    role teacher, mentor or admin). ``dry_run``: what would change and line-numbered errors, nothing changed. The
+    real run is all or nothing; new people get invitations (emailed when email is set up)."""
+    services.require_admin(current_user)
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput("Send the CSV file as a multipart field named 'file'.", fields={"file": ["Required."]})
+    result = importing.run(current_user, upload.read(importing.MAX_BYTES + 1), dry_run=form["dry_run"])
+    if result.errors and not form["dry_run"]:
+        messages = [f"Line {e['line']}: {e['message']}" for e in result.errors]
+        raise InvalidInput("Nothing was imported: " + "; ".join(messages[:5]), code="import_failed",
+                           fields={"file": messages})
+    return {"dry_run": form["dry_run"], **result.__dict__}
 
 
 @blp.route("/users/<int:user_id>")

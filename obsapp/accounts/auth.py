@@ -14,8 +14,9 @@ from obsapp.extensions import csrf, db, limiter, login_manager
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Reachable without signing in (see the contract).
-PUBLIC_API_ENDPOINTS = {"accounts_api.login", "api-docs.openapi_json", "api-docs.openapi_swagger_ui",
-                        "api_docs_assets"}
+PUBLIC_API_ENDPOINTS = {"accounts_api.login", "accounts_api.password_reset_request",
+                        "accounts_api.password_reset_confirm", "accounts_api.invite_accept", "api-docs.openapi_json",
+                        "api-docs.openapi_swagger_ui", "api_docs_assets"}
 CSRF_EXEMPT_ENDPOINTS = {"accounts_api.login"}
 
 
@@ -60,6 +61,7 @@ def authenticate_request():
     g.auth_via_token = False
     g.login_failed = False
     g.pop("_login_user", None)  # always resolve the user afresh (an app context can outlive a request)
+    g.pop("csrf_token", None)  # likewise Flask-WTF's token, cached in g: it must come from this request's session
     if request.routing_exception is not None:  # 404/405: let routing answer
         return
     token = bearer_token()
@@ -96,6 +98,19 @@ def login_rate_limits():
                                 methods=["POST"], deduct_when=_login_failed, scope="login-account")
     per_address = limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_PER_IP"], methods=["POST"],
                                 deduct_when=_login_failed, scope="login-address")
+
+    def decorate(view):
+        return per_address(per_account(view))
+
+    return decorate
+
+
+def reset_rate_limits():
+    """Decorators for "forgot your password?": every request counts, per email and address, and per address."""
+    per_account = limiter.limit(lambda: current_app.config["RESET_RATE_LIMIT"], key_func=_login_email_key,
+                                methods=["POST"], scope="reset-account")
+    per_address = limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_PER_IP"], methods=["POST"],
+                                scope="reset-address")
 
     def decorate(view):
         return per_address(per_account(view))

@@ -87,3 +87,22 @@ class Mentorship(db.Model):
     @property
     def active(self) -> bool:
         return self.ended_at is None
+
+
+class AccountLink(db.Model):
+    """A one-time link emailed to a person: ``purpose`` "reset" (choose a new password) or "invite"
+    (an invited person chooses their first one). Only the SHA-256 of the
+    token is stored; a link dies when used, when it expires, or when a newer one of its purpose is issued."""
+
+    __tablename__ = "account_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from obsapp import policy
-from obsapp.accounts import services
-from obsapp.accounts.auth import login_rate_limits
-from obsapp.errors import ObsError
+from obsapp import mail, policy
+from obsapp.accounts import importing, services
+from obsapp.accounts.auth import login_rate_limits, reset_rate_limits
+from obsapp.accounts.models import utcnow
+from obsapp.errors import InvalidInput, ObsError
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
@@ -39,6 +40,70 @@ def login():
         error = "Invalid email or password."
     return render_template("accounts/login.html", error=error, email=email,
                            next=request.args.get("next", "")), (401 if error else 200)
+
+
+FORGOT_ANSWER = ("If an account uses that address, we have emailed it a link to choose a new password. "
+                 "It works once, for {minutes} minutes. Check your spam folder if nothing arrives.")
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@reset_rate_limits()
+def forgot_password():
+    """Always the same answer, whether or not the address has an account."""
+    sent = None
+    if request.method == "POST" and mail.configured():
+        services.request_password_reset(request.form.get("email", ""))
+        sent = FORGOT_ANSWER.format(minutes=current_app.config["RESET_TOKEN_MINUTES"])
+    return render_template("accounts/forgot_password.html", email_ready=mail.configured(), sent=sent)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    try:
+        link = services.find_link(token)
+    except ObsError as exc:
+        return render_template("accounts/reset_password.html", invalid=exc.message), 410
+    error = None
+    if request.method == "POST":
+        password = request.form.get("password", "")
+        if password != request.form.get("password_again", ""):
+            error = "The two passwords are not the same."
+        else:
+            try:
+                user = services.reset_password(token, password)
+                if current_user.is_authenticated:
+                    logout_user()
+                flash(f"Your password is changed, {user.name}. Sign in with it now.", "success")
+                return redirect(url_for("accounts.login"))
+            except ObsError as exc:
+                error = exc.message
+    return render_template("accounts/reset_password.html", invalid=None, user=link.user, error=error), \
+        (422 if error else 200)
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def accept_invite(token: str):
+    try:
+        link = services.find_link(token, services.INVITE)
+    except ObsError as exc:
+        return render_template("accounts/accept_invite.html", invalid=exc.message), 410
+    error = None
+    name = request.form.get("name", link.user.name)
+    if request.method == "POST":
+        password = request.form.get("password", "")
+        if password != request.form.get("password_again", ""):
+            error = "The two passwords are not the same."
+        else:
+            try:
+                user = services.accept_invite(token, name=name, password=password)
+                logout_user()
+                login_user(user)
+                flash(f"Welcome to obsapp, {user.name}.", "success")
+                return redirect(url_for("lessons.dashboard"))
+            except ObsError as exc:
+                error = exc.message
+    return render_template("accounts/accept_invite.html", invalid=None, user=link.user, name=name, error=error), \
+        (422 if error else 200)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -83,7 +148,74 @@ def people():
             return redirect(url_for("accounts.people"))
         except ObsError as exc:
             flash(exc.message, "error")
-    return render_template("accounts/people.html", users=services.list_users(current_user), form=form)
+    return render_template("accounts/people.html", users=services.list_users(current_user), form=form,
+                           invites=services.pending_invites(current_user), is_pending=services.is_pending,
+                           now_utc=utcnow())
+
+
+def _flash_invite(user, emailed: bool, plain: str) -> None:
+    if emailed:
+        flash(f"Invitation emailed to {user.email}.", "success")
+    else:
+        days = current_app.config["INVITE_TOKEN_DAYS"]
+        flash(f"Email is not set up, so pass this invitation link to {user.name} yourself (it works once, for "
+              f"{days} days): {services.invite_url(plain)}", "info")
+
+
+@bp.route("/admin/people/import", methods=["GET", "POST"])
+@login_required
+def import_people():
+    """Upload a CSV: a dry run first (what would change, line-numbered errors); then Import runs it for real."""
+    _admin_only()
+    result, data, error, done = None, "", None, False
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is not None and upload.filename:
+            raw = upload.read(importing.MAX_BYTES + 1)
+        else:
+            raw = request.form.get("csv_text", "").encode()
+        dry_run = request.form.get("action") != "import"
+        try:
+            if not raw.strip():
+                raise InvalidInput("Choose a CSV file.")
+            result = importing.run(current_user, raw, dry_run=dry_run)
+            data = importing.decode(raw)
+            done = not dry_run and not result.errors
+        except ObsError as exc:
+            error = exc.message
+        if done:
+            flash(f"Imported: {len(result.created)} people invited ({result.invites_emailed} by email), "
+                  f"{len(result.mentorships_added)} mentorships added.", "success")
+            return redirect(url_for("accounts.people"))
+    status = 422 if error or (result is not None and result.errors) else 200
+    return render_template("accounts/import.html", result=result, data=data, error=error,
+                           max_kb=importing.MAX_BYTES // 1024, email_ready=mail.configured()), status
+
+
+@bp.route("/admin/invites", methods=["POST"])
+@login_required
+def invite():
+    _admin_only()
+    form = request.form
+    try:
+        if form.get("revoke"):
+            user = services.get_user(int(form["revoke"]))
+            services.revoke_invite(current_user, user)
+            flash(f"Invitation for {user.email} revoked: the link no longer works.", "success")
+        elif form.get("resend"):
+            user = services.get_user(int(form["resend"]))
+            _, plain, emailed = services.send_invite(current_user, user)
+            _flash_invite(user, emailed, plain)
+        else:
+            user, _, plain, emailed = services.invite_user(current_user, email=form.get("email", ""),
+                                                           name=form.get("name", ""),
+                                                           is_admin=bool(form.get("is_admin")))
+            _flash_invite(user, emailed, plain)
+    except ObsError as exc:
+        flash(exc.message, "error")
+    except ValueError:
+        flash("No such invitation.", "error")
+    return redirect(url_for("accounts.people"))
 
 
 @bp.route("/admin/people/<int:user_id>", methods=["POST"])
@@ -102,6 +234,14 @@ def person_update(user_id: int):
         elif action == "reset_password":
             services.update_user(current_user, user, password=request.form.get("password", ""))
             flash(f"New password set for {user.name}.", "success")
+        elif action == "send_reset_link":
+            _, plain, emailed = services.send_reset_link(current_user, user)
+            if emailed:
+                flash(f"A link to choose a new password is on its way to {user.email}.", "success")
+            else:
+                minutes = current_app.config["RESET_TOKEN_MINUTES"]
+                flash(f"Email is not set up, so pass this link to {user.name} yourself (it works once, for "
+                      f"{minutes} minutes): {services.reset_url(plain)}", "info")
         elif action in ("make_admin", "remove_admin"):
             services.update_user(current_user, user, is_admin=action == "make_admin")
             flash(f"Administrator rights updated for {user.name}.", "success")

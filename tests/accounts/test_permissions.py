@@ -1,6 +1,7 @@
 """Every access rule as one table of roles x rules, checked in ``obsapp.policy``, against its SQL filters
 (lists are filtered in the database by the same rule), and through the API ("not visible" is 404, not allowed 403)."""
 
+import io
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
@@ -45,6 +46,7 @@ TABLE = {
     "calibration: open": {"active mentor"},
     "calibration: code": {"active mentor", "commenter share"},
     "admin: accounts, mentorships, frameworks": ADMINS,
+    "admin: invite, import people, send reset links": ADMINS,
     "privacy: set the lesson's consent": {"owner"},
     "privacy: read the lesson's access log": {"owner"} | ADMINS,
     "admin: erase a person, read everyone's access log": ADMINS,
@@ -117,6 +119,8 @@ def _raises(call) -> bool:
 
 def decide(rule: str, actor, w) -> bool:
     """The policy's answer for ``actor`` under ``rule`` in world ``w``."""
+    from obsapp.accounts import services as account_services
+
     lesson = w.lesson
     if rule.startswith("lesson: "):
         return policy.can(actor, rule.removeprefix("lesson: "), lesson)
@@ -144,6 +148,8 @@ def decide(rule: str, actor, w) -> bool:
         "calibration: code": lambda: policy.may_code_calibration(actor, lesson),
         "admin: accounts, mentorships, frameworks": lambda: policy.is_admin(actor)
         and not _raises(lambda: policy.require_admin(actor)),
+        "admin: invite, import people, send reset links": lambda: policy.is_admin(actor)
+        and not _raises(lambda: account_services.pending_invites(actor)),
         "privacy: set the lesson's consent": lambda: policy.can(actor, "manage", lesson),
         "privacy: read the lesson's access log": lambda: policy.can_read_audit(actor, lesson)
         and not _raises(lambda: policy.require_audit(actor, lesson)),
@@ -292,10 +298,17 @@ def test_api_follows_the_table(world, api_as, role):
     stranger = world.people["stranger"]
     erase = api.post(f"/api/v1/users/{stranger.id}/erase", json={"confirm": "not-their-address@x.test"})
     assert erase.status_code == (422 if role in TABLE["admin: erase a person, read everyone's access log"] else 403)
+    onboarding = TABLE["admin: invite, import people, send reset links"]
+    assert api.get("/api/v1/invites").status_code == (200 if role in onboarding else 403)
+    imported = api.post("/api/v1/users/import", data={"dry_run": "true", "file": (io.BytesIO(
+        b"email,name,role\nnew@school.test,New,teacher\n"), "p.csv")}, content_type="multipart/form-data")
+    assert imported.status_code == (200 if role in onboarding else 403)
+    assert api.post(f"/api/v1/users/{stranger.id}/password-reset").status_code == (
+        201 if role in onboarding else 403)
 
 
 @pytest.mark.parametrize("role", ["admin (not shared)", "stranger"])
 def test_admin_pages_follow_the_table(world, browser_client, role):
     client = browser_client(world.people[role])
-    for page in ("/admin/people", "/admin/mentorships", "/admin/frameworks", "/admin/audit"):
+    for page in ("/admin/people", "/admin/people/import", "/admin/mentorships", "/admin/frameworks", "/admin/audit"):
         assert client.get(page).status_code == (200 if role in ADMINS else 403), page
