@@ -28,11 +28,14 @@ endif
 # the browser tests, tests/media (pure media code that opens no database: tests/media/test_purity.py) and the
 # media-heavy tests marked database_neutral (each says why).
 PG_PYTEST_ARGS ?= -m "not browser and not database_neutral" --ignore=tests/media
+# The scale-out suite of Celery workers (tests/scale/test_workers.py, test_cluster.py: web processes and workers on
+# PostgreSQL, Redis and SeaweedFS) runs in the PostgreSQL pass only, as a deployment at scale would.
+SQLITE_PYTEST_ARGS ?= --ignore=tests/scale/test_workers.py --ignore=tests/scale/test_cluster.py
 
 test: setup browser-deps postgres-deps redis-deps compose-deps
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(SQLITE_PYTEST_ARGS) $(PYTEST_ARGS)
 	OBSAPP_TEST_DATABASE=postgresql $(BIN)/pytest $(PG_PYTEST_ARGS) $(PYTEST_ARGS)
 
 setup: system-deps $(STAMP)

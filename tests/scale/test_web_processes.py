@@ -22,6 +22,9 @@ from tests.servers.redis import RedisServer
 from tests.waiting import HANG_GUARD_S, wait_for_server, wait_until
 from tests.watch.conftest import EVENTS, NAMESPACE, Person, Watcher, ready_lesson, start_session
 
+pytestmark = pytest.mark.database_neutral(
+    reason="its processes share a SQLite file of their own; the same processes on PostgreSQL (with Celery workers "
+    "and S3) are tests/scale/test_cluster.py")
 OBSAPP = str(VENV_BIN / "obsapp")
 CHANNEL = "obsapp-socketio"  # Flask-SocketIO's channel on OBSAPP_REDIS_URL
 
