@@ -117,13 +117,19 @@ def _reblur_clips(actor: User, lesson: Lesson) -> None:
         uow.after_commit(store.delete_prefix, clip.media_prefix)  # the unblurred video goes at once
     if not clips:
         return
-    reels = db.session.execute(select(Reel).join(ReelItem, ReelItem.reel_id == Reel.id)
-                               .where(ReelItem.clip_id.in_([clip.id for clip in clips])).distinct()).scalars()
+    reels = db.session.execute(select(Reel).where(Reel.id.in_(_reels_holding([clip.id for clip in clips])))
+                               .order_by(Reel.id)).scalars()
     for reel in reels:
         reel.status = "failed"
         reel.error = ("Faces in a lesson of this reel must now be blurred: its clips are being made again. "
                       "Retry the reel when they are ready.")
         uow.after_commit(store.delete_prefix, reel.media_prefix)
+
+
+def _reels_holding(clip_ids):
+    """The ids of the reels that hold any of ``clip_ids`` (a list or a subquery): a subquery, not DISTINCT over
+    reels' rows, which PostgreSQL cannot compare (their JSON columns have no equality)."""
+    return select(ReelItem.reel_id).where(ReelItem.clip_id.in_(clip_ids))
 
 
 # --- deleting a lesson -----------------------------------------------------------------------------------------
@@ -133,8 +139,8 @@ def on_lesson_delete(actor: User | None, lesson: Lesson, reason: str) -> None:
     videos hold its footage), drop its jobs, and record the deletion (the audit entries are kept)."""
     store = media_store()
     clip_ids = select(Clip.id).where(Clip.lesson_id == lesson.id)
-    reels = list(db.session.execute(select(Reel).join(ReelItem, ReelItem.reel_id == Reel.id)
-                                    .where(ReelItem.clip_id.in_(clip_ids)).distinct()).scalars())
+    reels = list(db.session.execute(select(Reel).where(Reel.id.in_(_reels_holding(clip_ids)))
+                                    .order_by(Reel.id)).scalars())
     removed = rebuilt = 0
     for reel in reels:
         uow.after_commit(store.delete_prefix, reel.media_prefix)
