@@ -134,9 +134,7 @@ def _register_domain_hooks(app: Flask) -> None:
 
     queue.register(*lessons_tasks.TASKS, *clips_tasks.TASKS, *talk_tasks.TASKS)
     if app.config.get("JOB_BACKEND") == "celery":  # only then is Celery imported at all
-        from obsapp.jobs import celery_backend
-
-        queue.register_sender("celery", celery_backend.send)
+        from obsapp.jobs import celery_backend  # noqa: F401 - importing it registers its sender with the queue
     _plug(lessons_tasks.AFTER_INGEST, talk_services.start_analysis)
     lessons_views.LESSON_PANELS["talk"] = talk_views.talk_panel
     lessons_views.LESSON_PANELS["calibration"] = talk_views.calibration_panel
