@@ -14,7 +14,7 @@ const NUDGE_STOP_MS = 15; // ...until this close
 const MAX_NUDGE = 0.1; // at most 10 % faster or slower
 const MIN_NUDGE = 0.02;
 const NUDGE_GAIN = 1 / 2000; // 200 ms off -> 10 % (capped): corrects at most MAX_NUDGE * 1000 ms per second
-const PAUSED_TOLERANCE_MS = 40;
+const PAUSED_TOLERANCE_MS = 8; // a paused group shows one frame: land on it (a frame lasts 33 ms at 30 fps)
 const TICK_MS = 200;
 
 const localNow = () => performance.timeOrigin + performance.now();
@@ -139,6 +139,7 @@ export class PlaybackSync {
     const result = this.video.play();
     if (result && typeof result.catch === "function") {
       result.then(() => { this._setBlocked(false); }).catch((err) => {
+        if (this.video.paused) this.requestedPaused = true; // it did not start: record what the element does
         if (err && err.name === "NotAllowedError") this._setBlocked(true);
         // AbortError: a pause or a new source interrupted it; the next tick decides again
       });
@@ -179,6 +180,11 @@ export class PlaybackSync {
     const video = this.video;
     if (!g || video.readyState < 1 /* HAVE_METADATA */) return;
     if (video.seeking || (this.waiting && !force)) return;
+    // The element changes at once on play(), pause() or a new playbackRate, but its event comes later, as a task.
+    // Until the person's change has been handled as their control, leave the element alone: correcting it now
+    // would undo their action and then send it, and its opposite, to everyone.
+    if (!video.ended && (video.paused !== this.requestedPaused
+                         || Math.abs(video.playbackRate - this.requestedRate) > 1e-4)) return;
     const expected = this.expectedMs();
     const current = video.currentTime * 1000;
 
