@@ -24,6 +24,10 @@ endif
 	@echo "obsapp is starting at http://$(HOST):$(PORT)  (Ctrl+C to stop)"
 	$(BIN)/obsapp serve --host $(HOST) --port $(PORT)
 
+# Each pass runs on TEST_PROCESSES pytest processes (pytest-xdist; a module's tests stay on one process, so its
+# module fixtures are made once); each process starts its own throwaway servers. TEST_PROCESSES=1: one process.
+TEST_PROCESSES ?= 2
+XDIST_ARGS ?= $(if $(filter-out 0 1,$(TEST_PROCESSES)),-n $(TEST_PROCESSES) --dist loadscope) --durations=15
 # The whole suite on SQLite, then again on a throwaway PostgreSQL server (tests/servers/database.py) without
 # the browser tests, tests/media (pure media code that opens no database: tests/media/test_purity.py) and the
 # media-heavy tests marked database_neutral (each says why).
@@ -35,8 +39,8 @@ SQLITE_PYTEST_ARGS ?= --ignore=tests/scale/test_workers.py --ignore=tests/scale/
 test: setup browser-deps postgres-deps redis-deps compose-deps
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest $(SQLITE_PYTEST_ARGS) $(PYTEST_ARGS)
-	OBSAPP_TEST_DATABASE=postgresql $(BIN)/pytest $(PG_PYTEST_ARGS) $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST_ARGS) $(SQLITE_PYTEST_ARGS) $(PYTEST_ARGS)
+	OBSAPP_TEST_DATABASE=postgresql $(BIN)/pytest $(XDIST_ARGS) $(PG_PYTEST_ARGS) $(PYTEST_ARGS)
 
 setup: system-deps $(STAMP)
 
