@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 
 from obsapp.evidence import analytics, leaders, services
 from obsapp.evidence.schemas import (
+    AnalyticsExportQuerySchema,
     AnalyticsQuerySchema,
     AnalyticsSchema,
     EvidenceQuerySchema,
@@ -53,32 +54,45 @@ def get_evidence_reel(evidence_id):
     return evidence_payload(services.get_evidence(current_user, evidence_id), current_user)
 
 
-def _answer(report: dict, fmt: str, name: str):
-    if fmt == "csv":
-        response = Response(analytics.to_csv(report), mimetype="text/csv")
-        response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-        return response
-    return report
+def _csv(report: dict, name: str) -> Response:
+    response = Response(analytics.to_csv(report), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
 
 
 @blp.route("/analytics/teachers/<int:teacher_id>")
 @blp.arguments(AnalyticsQuerySchema, location="query")
-@blp.response(200, AnalyticsSchema, description="JSON, or CSV with format=csv")
+@blp.response(200, AnalyticsSchema)
 def teacher_analytics(args, teacher_id):
     """A teacher's lessons month by month (the teacher and their active mentors; what you may see of them):
     annotations by kind and criterion, mean ratings, talk share and median wait time after questions."""
-    report = analytics.teacher_report(current_user, teacher_id, args["from"], args["to"])
-    return _answer(report, args["format"], f"analytics-teacher-{teacher_id}")
+    return analytics.teacher_report(current_user, teacher_id, args["from"], args["to"])
+
+
+@blp.route("/analytics/teachers/<int:teacher_id>/export")
+@blp.arguments(AnalyticsExportQuerySchema, location="query")
+@blp.response(200, description="CSV")
+def teacher_analytics_export(args, teacher_id):
+    """The same numbers as CSV."""
+    return _csv(analytics.teacher_report(current_user, teacher_id, args["from"], args["to"]),
+                f"analytics-teacher-{teacher_id}")
 
 
 @blp.route("/analytics/school")
 @blp.arguments(AnalyticsQuerySchema, location="query")
-@blp.response(200, AnalyticsSchema, description="JSON, or CSV with format=csv")
+@blp.response(200, AnalyticsSchema)
 def school_analytics(args):
     """The whole school month by month (school leaders only; 403 for anyone else): shared annotations counted by
     kind and criterion, mean ratings, talk share and wait time. Numbers only: no words, no video."""
-    report = analytics.school_report(current_user, args["from"], args["to"])
-    return _answer(report, args["format"], "analytics-school")
+    return analytics.school_report(current_user, args["from"], args["to"])
+
+
+@blp.route("/analytics/school/export")
+@blp.arguments(AnalyticsExportQuerySchema, location="query")
+@blp.response(200, description="CSV")
+def school_analytics_export(args):
+    """The same numbers as CSV (school leaders)."""
+    return _csv(analytics.school_report(current_user, args["from"], args["to"]), "analytics-school")
 
 
 @blp.route("/leaders")

@@ -6,12 +6,12 @@ from marshmallow import Schema, fields, validate
 
 from obsapp.clips.schemas import ReelSchema
 from obsapp.evidence.models import REEL_KINDS
-from obsapp.schemas import StrictSchema
+from obsapp.schemas import Id, StrictSchema
 
 
 class EvidenceReelCreateSchema(StrictSchema):
-    teacher_id = fields.Integer(required=True, metadata={"description": "whose lessons"})
-    criterion_id = fields.Integer(required=True)
+    teacher_id = Id(required=True, metadata={"description": "whose lessons"})
+    criterion_id = Id(required=True)
     kind = fields.String(load_default="strengths", validate=validate.OneOf(REEL_KINDS), metadata={
         "description": "strengths: every strength on the criterion (the latest 20); before_after: the earliest "
                        "growth area and the latest strength in a later lesson"})
@@ -40,14 +40,19 @@ class EvidenceReelListSchema(Schema):
 
 
 class EvidenceQuerySchema(Schema):
-    teacher_id = fields.Integer(required=True)
+    teacher_id = Id(required=True)
 
 
 class AnalyticsQuerySchema(Schema):
-    from_ = fields.Date(data_key="from", attribute="from", load_default=None)
-    to = fields.Date(load_default=None)
-    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")),
-                           metadata={"description": "json, or csv (one row per month, then per criterion and month)"})
+    from_ = fields.Date(data_key="from", attribute="from", load_default=None,
+                        metadata={"description": "only lessons taught on or after this day"})
+    to = fields.Date(load_default=None, metadata={"description": "only lessons taught up to this day"})
+
+
+class AnalyticsExportQuerySchema(AnalyticsQuerySchema):
+    format = fields.String(load_default="csv", validate=validate.OneOf(("csv",)),
+                           metadata={"description": "csv: one row per month for all criteria (criterion empty), then "
+                                                    "one per criterion and month"})
 
 
 class PeriodSchema(Schema):

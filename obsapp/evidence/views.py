@@ -110,7 +110,7 @@ def my_analytics(teacher_id: int | None = None):
     criteria = sorted({c["criterion"]["id"]: c["criterion"] for c in report["criteria"]}.values(),
                       key=lambda c: (c["code"] or "", c["id"]))
     return _render(report, f"Analytics: {teacher.name}",
-                   url_for("evidence_api.teacher_analytics", teacher_id=teacher_id, format="csv", **_period_args()),
+                   url_for("evidence_api.teacher_analytics_export", teacher_id=teacher_id, **_period_args()),
                    teacher=teacher, reels=reels, criteria=criteria,
                    is_leader=policy.is_leader(current_user), is_admin=policy.is_admin(current_user))
 
@@ -126,7 +126,7 @@ def school_analytics():
         flash(exc.message, "error")
         return redirect(url_for("evidence.school_analytics"))
     return _render(report, "Analytics: the school",
-                   url_for("evidence_api.school_analytics", format="csv", **_period_args()),
+                   url_for("evidence_api.school_analytics_export", **_period_args()),
                    is_leader=True, is_admin=policy.is_admin(current_user))
 
 

@@ -85,7 +85,7 @@ def test_the_mentor_sees_their_own_private_notes_counted(school, teacher, mentor
 
 
 def test_csv_export(school, teacher, api_as):
-    answer = api_as(teacher).get(f"/api/v1/analytics/teachers/{teacher.id}?format=csv")
+    answer = api_as(teacher).get(f"/api/v1/analytics/teachers/{teacher.id}/export?format=csv")
     assert answer.status_code == 200 and answer.mimetype == "text/csv"
     assert "attachment" in answer.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True))))
@@ -100,13 +100,15 @@ def test_csv_export(school, teacher, api_as):
 
 def test_bad_queries_and_outsiders(school, teacher, make_user, api_as):
     api = api_as(teacher)
-    for query in ("from=soon", "format=xlsx", "from=2026-12-01&to=2026-01-01"):
-        answer = api.get(f"/api/v1/analytics/teachers/{teacher.id}?{query}")
-        assert answer.status_code == 422 and "message" in answer.json["error"], query
+    for path in ("?from=soon", "/export?format=xlsx", "?from=2026-12-01&to=2026-01-01"):
+        answer = api.get(f"/api/v1/analytics/teachers/{teacher.id}{path}")
+        assert answer.status_code == 422 and "message" in answer.json["error"], path
     assert api.get("/api/v1/analytics/teachers/999999").status_code == 404
     outsider = api_as(make_user())
     assert outsider.get(f"/api/v1/analytics/teachers/{teacher.id}").status_code == 404
     assert outsider.get("/api/v1/analytics/school").status_code == 403
+    assert outsider.get("/api/v1/analytics/school/export").status_code == 403
+    assert outsider.get(f"/api/v1/analytics/teachers/{teacher.id}/export").status_code == 404
     admin = api_as(make_user(admin=True))
     assert admin.get(f"/api/v1/analytics/teachers/{teacher.id}").status_code == 404  # admins see no teaching
     assert admin.get("/api/v1/analytics/school").status_code == 403
@@ -129,7 +131,7 @@ def test_a_leader_sees_the_school_in_numbers_but_no_lesson(school, make_user, ap
     # shared feedback only: neither the mentor's nor the colleague's private notes
     assert (months["2026-10"]["strength"], months["2026-10"]["growth"], months["2026-10"]["note"]) == (2, 0, 0)
     assert months["2026-09"]["median_wait_ms"] == 3000
-    text = as_leader.get("/api/v1/analytics/school?format=csv").get_data(as_text=True)
+    text = as_leader.get("/api/v1/analytics/school/export").get_data(as_text=True)
     assert "Colleague comment" not in text and "Colleague comment" not in str(body)
 
     theirs = school["lessons"]["theirs"]
