@@ -157,3 +157,38 @@ def test_a_clip_that_cannot_be_made_fails_the_reel(evidence_world, teacher, run_
     reel = w["teacher_api"].get(f"/api/v1/reels/{made['reel']['id']}").json
     assert reel["status"] == "failed" and "could not be made" in reel["error"]
     assert reel["job_id"] is None
+
+
+def test_the_reel_form_on_the_lesson_and_growth_pages(evidence_world, teacher, mentor, make_user, share,
+                                                      browser_client):
+    from flask import g
+
+    from obsapp.lessons.models import Lesson
+
+    w = evidence_world
+    client = browser_client(teacher)
+    lesson_page = client.get(f"/lessons/{w['late']['id']}").get_data(as_text=True)
+    assert "Make a reel of this criterion across lessons" in lesson_page
+    growth = client.get("/growth").get_data(as_text=True)
+    assert "Make evidence reel" in growth and f'name="teacher_id" value="{teacher.id}"' in growth
+    # bad input is said in words, nothing made
+    before = db.session.query(Reel).count()
+    for form, words in (({"criterion_id": criterion("LE.2").id}, "There are no strengths"),
+                        ({"criterion_id": w["le8"], "from": "soon"}, "is not a date"),
+                        ({"criterion_id": "x"}, "Choose a criterion")):
+        answer = client.post("/evidence/reels", data={"csrf_token": client.csrf, "teacher_id": teacher.id,
+                                                      "back": "/growth", **form}, follow_redirects=True)
+        assert answer.status_code == 200 and words in answer.get_data(as_text=True), words
+    assert db.session.query(Reel).count() == before
+    made = client.post("/evidence/reels", data={"csrf_token": client.csrf, "teacher_id": teacher.id,
+                                                "criterion_id": w["le8"], "kind": "strengths", "back": "/growth"})
+    assert made.status_code == 302 and "/reels/" in made.headers["Location"]
+    # a colleague the lesson is shared with sees no evidence form (it is the teacher's and their mentors')
+    viewer = make_user()
+    share(db.session.get(Lesson, w["late"]["id"]), viewer, "commenter")
+    g.pop("csrf_token", None)
+    other = browser_client(viewer)
+    assert "Make a reel of this criterion" not in other.get(f"/lessons/{w['late']['id']}").get_data(as_text=True)
+    answer = other.post("/evidence/reels", data={"csrf_token": other.csrf, "teacher_id": teacher.id,
+                                                 "criterion_id": w["le8"]})
+    assert answer.status_code == 404
