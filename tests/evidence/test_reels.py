@@ -192,3 +192,26 @@ def test_the_reel_form_on_the_lesson_and_growth_pages(evidence_world, teacher, m
     answer = other.post("/evidence/reels", data={"csrf_token": other.csrf, "teacher_id": teacher.id,
                                                  "criterion_id": w["le8"]})
     assert answer.status_code == 404
+
+
+def test_deleting_lessons_takes_their_footage_out_and_then_the_evidence_reel(evidence_world, teacher, run_jobs):
+    from obsapp.evidence.models import EvidenceReel
+
+    w = evidence_world
+    made = w["teacher_api"].post("/api/v1/evidence-reels", json={"teacher_id": teacher.id,
+                                                                 "criterion_id": w["le8"]}).json
+    assert w["teacher_api"].get(f"/api/v1/evidence-reels/{made['id']}").status_code == 200
+    # one lesson goes: the reel is made again without its footage (privacy's rule for every reel)
+    assert w["teacher_api"].delete(f"/api/v1/lessons/{w['early']['id']}").status_code == 204
+    run_jobs()
+    kept = w["teacher_api"].get(f"/api/v1/evidence-reels/{made['id']}").json
+    assert kept["reel"]["status"] == "ready", kept["reel"]["error"]
+    assert [c["clip_id"] for c in kept["reel"]["chapters"]] == [
+        item.clip_id for item in db.session.get(Reel, made["reel"]["id"]).items]
+    assert len(kept["reel"]["chapters"]) == 1
+    # the last one goes: so do the reel and the evidence reel
+    assert w["teacher_api"].delete(f"/api/v1/lessons/{w['late']['id']}").status_code == 204
+    db.session.expire_all()
+    assert db.session.get(EvidenceReel, made["id"]) is None
+    assert w["teacher_api"].get(f"/api/v1/evidence-reels/{made['id']}").status_code == 404
+    assert w["teacher_api"].get(f"/api/v1/evidence-reels?teacher_id={teacher.id}").json["items"] == []
