@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.test_annotations_ui import _ready_lesson
+from tests.browser.test_lesson_page_sizes import LAPTOP, PHONE
+from tests.browser.test_pages_accessibility import _check
 
 pytestmark = pytest.mark.browser
 
@@ -46,6 +48,13 @@ def test_strengths_reel_from_the_growth_page_and_a_leaders_school_chart(page, li
     chapters.nth(1).get_by_role("button").click()
     page.wait_for_function("() => !document.getElementById('clip-video').paused"
                            " || document.getElementById('clip-video').currentTime > 0")
+    # the analytics page, with the reel listed, at a phone's and a laptop's size
+    for viewport in (PHONE, LAPTOP):
+        page.set_viewport_size(viewport)
+        page.goto(f"{live_server.url}/analytics")
+        assert page.get_by_role("img", name="Feedback by kind per month (numbers in the table below)").count() == 1
+        assert page.get_by_role("region", name="Evidence reels").get_by_role("link").count() == 1
+        _check(page, f"analytics at {viewport['width']}x{viewport['height']}")
 
     # a school leader: the school's chart, but the lesson itself is not found
     leader = live_server.make_user(name="Lena Leader")
@@ -57,5 +66,6 @@ def test_strengths_reel_from_the_growth_page_and_a_leaders_school_chart(page, li
     chart = page.get_by_role("img", name="Feedback by kind per month (numbers in the table below)")
     assert chart.count() == 1
     assert page.get_by_role("table").first.get_by_role("row").count() >= 2
+    _check(page, "school analytics")
     answer = page.goto(f"{live_server.url}/lessons/{first['id']}")
     assert answer.status == 404
