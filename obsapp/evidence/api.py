@@ -27,6 +27,7 @@ blp = Blueprint("evidence_api", __name__, url_prefix="/api/v1",
 @blp.route("/evidence-reels", methods=["POST"])
 @blp.arguments(EvidenceReelCreateSchema)
 @blp.response(202, EvidenceReelSchema)
+@blp.alt_response(404, description="No such teacher, or not one whose evidence you may see")
 def create_evidence_reel(data):
     """Make one reel, with a chapter per clip, of a teacher's annotations on a criterion (those you may see): every
     strength, or before and after (the earliest growth area, then the latest strength in a later lesson).
@@ -42,6 +43,7 @@ def create_evidence_reel(data):
 @blp.route("/evidence-reels")
 @blp.arguments(EvidenceQuerySchema, location="query")
 @blp.response(200, EvidenceReelListSchema)
+@blp.alt_response(404, description="No such teacher, or not one whose evidence you may see")
 def list_evidence_reels(args):
     """A teacher's evidence reels (the teacher and their active mentors), newest first."""
     rows = services.evidence_of(current_user, args["teacher_id"])
@@ -81,6 +83,7 @@ def teacher_analytics_export(args, teacher_id):
 @blp.route("/analytics/school")
 @blp.arguments(AnalyticsQuerySchema, location="query")
 @blp.response(200, AnalyticsSchema)
+@blp.alt_response(403, description="Only school leaders")
 def school_analytics(args):
     """The whole school month by month (school leaders only; 403 for anyone else): shared annotations counted by
     kind and criterion, mean ratings, talk share and wait time. Numbers only: no words, no video."""
@@ -90,6 +93,7 @@ def school_analytics(args):
 @blp.route("/analytics/school/export")
 @blp.arguments(AnalyticsExportQuerySchema, location="query")
 @blp.response(200, description="CSV")
+@blp.alt_response(403, description="Only school leaders")
 def school_analytics_export(args):
     """The same numbers as CSV (school leaders)."""
     return _csv(analytics.school_report(current_user, args["from"], args["to"]), "analytics-school")
@@ -97,6 +101,7 @@ def school_analytics_export(args):
 
 @blp.route("/leaders")
 @blp.response(200, LeaderListSchema)
+@blp.alt_response(403, description="Only administrators")
 def list_leaders():
     """The school leaders (administrators)."""
     return {"items": [leaders.payload(row) for row in leaders.leaders(current_user)], "next": None}
