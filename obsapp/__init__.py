@@ -116,6 +116,8 @@ def _register_domain_hooks(app: Flask) -> None:
     from obsapp.annotations import dashboard as annotations_dashboard
     from obsapp.clips import tasks as clips_tasks
     from obsapp.clips import views as clips_views
+    from obsapp.evidence import tasks as evidence_tasks
+    from obsapp.evidence import views as evidence_views
     from obsapp.jobs import queue
     from obsapp.lessons import serialize as lessons_serialize
     from obsapp.lessons import services as lessons_services
@@ -132,12 +134,13 @@ def _register_domain_hooks(app: Flask) -> None:
     from obsapp.talk import views as talk_views
     from obsapp.watch import events as watch_events
 
-    queue.register(*lessons_tasks.TASKS, *clips_tasks.TASKS, *talk_tasks.TASKS)
+    queue.register(*lessons_tasks.TASKS, *clips_tasks.TASKS, *talk_tasks.TASKS, *evidence_tasks.TASKS)
     if app.config.get("JOB_BACKEND") == "celery":  # only then is Celery imported at all
         from obsapp.jobs import celery_backend  # noqa: F401 - importing it registers its sender with the queue
     _plug(lessons_tasks.AFTER_INGEST, talk_services.start_analysis)
     lessons_views.LESSON_PANELS["talk"] = talk_views.talk_panel
     lessons_views.LESSON_PANELS["calibration"] = talk_views.calibration_panel
+    lessons_views.LESSON_PANELS["evidence"] = evidence_views.evidence_panel
     queue.register_housekeeping(uploads.expire_abandoned, privacy_erasure.daily_retention,
                                 mentoring_notify.due_digests)
     lessons_views.DASHBOARD_PANELS["feedback"] = clips_views.dashboard_feedback
@@ -166,6 +169,8 @@ def _register_blueprints(app: Flask) -> None:
     from obsapp.annotations.views import bp as annotations_views
     from obsapp.clips.api import blp as clips_api
     from obsapp.clips.views import bp as clips_views
+    from obsapp.evidence.api import blp as evidence_api
+    from obsapp.evidence.views import bp as evidence_views
     from obsapp.frameworks.api import blp as frameworks_api
     from obsapp.frameworks.views import bp as frameworks_views
     from obsapp.lessons.api import blp as lessons_api
@@ -181,10 +186,10 @@ def _register_blueprints(app: Flask) -> None:
     from obsapp.watch.views import bp as watch_views
 
     for blueprint in (accounts_views, lessons_views, annotations_views, frameworks_views, watch_views, clips_views,
-                      privacy_views, mentoring_views, talk_views):
+                      privacy_views, mentoring_views, talk_views, evidence_views):
         app.register_blueprint(blueprint)
     api_blueprints = (accounts_api, lessons_api, uploads_blp, frameworks_api, annotations_api, watch_api, clips_api,
-                      privacy_api, mentoring_api, talk_api)
+                      privacy_api, mentoring_api, talk_api, evidence_api)
     for api_blueprint in api_blueprints:
         api.register_blueprint(api_blueprint)
 

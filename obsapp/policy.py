@@ -31,6 +31,10 @@ Talk and wait time: seen by those who may view the lesson (wait times only after
 Calibration exercises: opened by one of the lesson owner's active mentors (the lead) for people who may comment
 on the lesson; each coder sees their own codes only until every coder has submitted (or the lead closes it);
 then the report is seen by the lead and the coders.
+Evidence across lessons: a teacher's evidence reels and analytics are made and seen by the teacher and their active
+mentors (from the annotations each may see). School leaders (the ``leader`` role an administrator grants) see the
+school's aggregates only (counts, ratings, talk share, wait times over all lessons): never a video or a comment
+unless it is shared with them like anyone else, and nothing per teacher they are not otherwise allowed to see.
 Admin actions (accounts, mentorships, frameworks, erasing a person, everyone's access log): administrators, or
 the operator at the command line. A lesson's access log: its owner and administrators.
 Something the actor may not view is "not found" (404) for them; seen but not allowed is "forbidden" (403).
@@ -56,6 +60,7 @@ clips_t = table("clips", column("id"), column("lesson_id"), column("creator_id")
 reels_t = table("reels", column("id"), column("creator_id"), column("clip_count"))
 reel_items_t = table("reel_items", column("reel_id"), column("clip_id"))
 users_t = table("users", column("id"), column("is_admin"), column("active"))
+school_leaders_t = table("school_leaders", column("user_id"))
 
 cycles_t = table("observation_cycles", column("id"), column("lesson_id"), column("mentor_id"), column("mentee_id"),
                  column("self_review_first"), column("blind_mentor"), column("self_review_done_at"),
@@ -65,7 +70,7 @@ model_lessons_t = table("model_lessons", column("id"), column("lesson_id"), colu
 model_recipients_t = table("model_lesson_recipients", column("model_id"), column("user_id"))
 
 TABLES = (lessons_t, lesson_shares_t, mentorships_t, clips_t, reels_t, reel_items_t, users_t, cycles_t,
-          model_lessons_t, model_recipients_t)
+          model_lessons_t, model_recipients_t, school_leaders_t)
 
 
 class Access(IntEnum):
@@ -565,6 +570,34 @@ def held_back_from(lesson_id: int, author_id: int) -> set[int]:
 def may_see_goals_of(actor: Any, teacher_id: int) -> bool:
     """A teacher's goals: the teacher and their active mentors (not admins, not ex-mentors)."""
     return is_signed_in(actor) and (actor.id == teacher_id or is_active_mentor(actor.id, teacher_id))
+
+
+def is_leader(actor: Any) -> bool:
+    """An active account an administrator made a school leader."""
+    if not is_signed_in(actor):
+        return False
+    t = school_leaders_t
+    return db.session.execute(select(t.c.user_id).where(t.c.user_id == actor.id).limit(1)).first() is not None
+
+
+def can_see_school_analytics(actor: Any) -> bool:
+    """The school's aggregates (every teacher's lessons, counted): school leaders only."""
+    return is_leader(actor)
+
+
+def require_school_analytics(actor: Any) -> None:
+    if not can_see_school_analytics(actor):
+        raise Forbidden("Only school leaders can see the school's analytics.")
+
+
+def can_see_teacher_evidence(actor: Any, teacher_id: int) -> bool:
+    """A teacher's analytics and evidence reels: the teacher and their active mentors (as their goals)."""
+    return may_see_goals_of(actor, teacher_id)
+
+
+def require_teacher_evidence(actor: Any, teacher_id: int) -> None:
+    if not can_see_teacher_evidence(actor, teacher_id):
+        raise NotFound("No such teacher.")
 
 
 def require_goals_of(actor: Any, teacher_id: int) -> None:

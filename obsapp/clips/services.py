@@ -97,7 +97,9 @@ def heading_of(kind: str | None, criteria: list[str] | None) -> str | None:
     return " · ".join(parts) or None
 
 
-def create_clip(actor: User, lesson: Lesson, data: dict) -> Clip:
+def create_clip(actor: User, lesson: Lesson, data: dict, *, task: str = "clip.render") -> Clip:
+    """A clip of the lesson, rendered by a job of ``task`` (the clip job, or one that runs it and then goes on,
+    as the evidence reels' does)."""
     policy.require(actor, "comment", lesson)
     if lesson.status != "ready" or not lesson.duration_ms:
         raise Conflict("The lesson's video is not ready yet.", code="not_ready")
@@ -126,7 +128,7 @@ def create_clip(actor: User, lesson: Lesson, data: dict) -> Clip:
         clip.comment = title  # captions with no annotation: the title
     db.session.add(clip)
     db.session.flush()
-    clip.job_id = enqueue("clip.render", owner_id=actor.id, lesson_id=lesson.id, clip_id=clip.id).id
+    clip.job_id = enqueue(task, owner_id=actor.id, lesson_id=lesson.id, clip_id=clip.id).id
     db.session.flush()
     return clip
 

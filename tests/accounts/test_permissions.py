@@ -12,7 +12,8 @@ from obsapp import policy
 from obsapp.extensions import db
 
 ROLES = ["owner", "active mentor", "ended mentor", "mentor of someone else", "viewer share", "commenter share",
-         "admin (not shared)", "admin shared as viewer", "stranger", "deactivated commenter", "anonymous"]
+         "admin (not shared)", "admin shared as viewer", "stranger", "school leader", "deactivated commenter",
+         "anonymous"]
 SEES = {"owner", "active mentor", "viewer share", "commenter share", "admin shared as viewer"}
 COMMENTS = {"owner", "active mentor", "commenter share"}
 ADMINS = {"admin (not shared)", "admin shared as viewer"}
@@ -50,6 +51,9 @@ TABLE = {
     "privacy: set the lesson's consent": {"owner"},
     "privacy: read the lesson's access log": {"owner"} | ADMINS,
     "admin: erase a person, read everyone's access log": ADMINS,
+    "evidence: the teacher's analytics and evidence reels": {"owner", "active mentor"},
+    "analytics: the school's aggregates": {"school leader"},
+    "admin: grant the leader role": ADMINS,
 }
 
 
@@ -58,6 +62,7 @@ def world(make_user, make_lesson, make_mentorship, share):
     from obsapp.accounts import services
     from obsapp.annotations.models import Annotation
     from obsapp.clips.models import Clip, FeedbackItem, Reel, ReelItem
+    from obsapp.evidence import leaders
     from obsapp.watch.models import WatchSession
 
     owner = make_user(name="Owner")
@@ -77,6 +82,8 @@ def world(make_user, make_lesson, make_mentorship, share):
     people["admin shared as viewer"] = make_user(admin=True)
     share(lesson, people["admin shared as viewer"], "viewer")
     people["stranger"] = make_user()
+    people["school leader"] = make_user()
+    leaders.grant(None, people["school leader"].id)
     people["deactivated commenter"] = make_user()
     share(lesson, people["deactivated commenter"], "commenter")
     people["anonymous"] = None
@@ -120,6 +127,7 @@ def _raises(call) -> bool:
 def decide(rule: str, actor, w) -> bool:
     """The policy's answer for ``actor`` under ``rule`` in world ``w``."""
     from obsapp.accounts import services as account_services
+    from obsapp.evidence import leaders
 
     lesson = w.lesson
     if rule.startswith("lesson: "):
@@ -155,6 +163,12 @@ def decide(rule: str, actor, w) -> bool:
         and not _raises(lambda: policy.require_audit(actor, lesson)),
         "admin: erase a person, read everyone's access log": lambda: policy.is_admin(actor)
         and not _raises(lambda: policy.require_can_erase(actor, w.people["stranger"])),
+        "evidence: the teacher's analytics and evidence reels": lambda: policy.can_see_teacher_evidence(
+            actor, lesson.owner_id),
+        "analytics: the school's aggregates": lambda: policy.can_see_school_analytics(actor)
+        and not _raises(lambda: policy.require_school_analytics(actor)),
+        "admin: grant the leader role": lambda: policy.is_admin(actor)
+        and not _raises(lambda: leaders.grant(actor, w.people["stranger"].id)),
     }[rule]()
 
 
@@ -296,6 +310,13 @@ def test_api_follows_the_table(world, api_as, role):
     assert api.get("/api/v1/audit").status_code == (
         200 if role in TABLE["admin: erase a person, read everyone's access log"] else 403)
     stranger = world.people["stranger"]
+    owner = world.people["owner"]
+    analytics = api.get(f"/api/v1/analytics/teachers/{owner.id}").status_code
+    assert analytics == (200 if role in TABLE["evidence: the teacher's analytics and evidence reels"] else 404)
+    school = api.get("/api/v1/analytics/school").status_code
+    assert school == (200 if role in TABLE["analytics: the school's aggregates"] else 403)
+    granted = api.request("PUT", f"/api/v1/leaders/{stranger.id}").status_code
+    assert granted == (200 if role in TABLE["admin: grant the leader role"] else 403)
     erase = api.post(f"/api/v1/users/{stranger.id}/erase", json={"confirm": "not-their-address@x.test"})
     assert erase.status_code == (422 if role in TABLE["admin: erase a person, read everyone's access log"] else 403)
     onboarding = TABLE["admin: invite, import people, send reset links"]
