@@ -19,7 +19,8 @@ Reels: seen by those who may view every lesson in them (a reel with a deleted cl
 creator; sent by their creator or by someone who may comment on every lesson in them. A clip or reel goes only
 to active people who may view its lesson(s).
 Watch sessions: anyone who may view the lesson starts (and hosts) or joins one; the host locks and ends it;
-when locked only the host controls playback.
+when locked only the host controls playback. The host invites active people who may view the lesson; an invitation
+is seen by the host and the person invited, and leads nowhere once the session has ended.
 Frameworks on a lesson: chosen by its owner or one of the owner's active mentors.
 Mentoring (goals, cycles, journal) follows the mentorship: a teacher's goals are seen and written by the teacher and
 their active mentors; a cycle is seen by its mentee always (read-only once the mentorship ended) and by its mentor
@@ -535,6 +536,16 @@ def is_watch_host(person: Any, session: Any) -> bool:
 def require_watch_host(person: Any, session: Any, doing: str) -> None:
     if not is_watch_host(person, session):
         raise Forbidden(f"Only the host can {doing}.", code="not_host")
+
+
+def may_be_invited_to_watch(user: Any, lesson: Any) -> bool:
+    """The host may invite (and notify) only active people who may watch the lesson themselves."""
+    return is_signed_in(user) and can_watch(user, lesson)
+
+
+def watch_invitation_filter(actor: Any, user_id):
+    """SQL: a watch invitation is seen by the person invited (its host sees the session's, through the session)."""
+    return user_id == actor.id if is_signed_in(actor) else false()
 
 
 def require_watch_control(person: Any, live: Any) -> None:
