@@ -138,6 +138,7 @@ def _register_domain_hooks(app: Flask) -> None:
     _plug(lessons_tasks.AFTER_INGEST, talk_services.start_analysis)
     lessons_views.LESSON_PANELS["talk"] = talk_views.talk_panel
     lessons_views.LESSON_PANELS["calibration"] = talk_views.calibration_panel
+    lessons_views.LESSON_NOTICES["self_review"] = mentoring_views.self_review_notice
     queue.register_housekeeping(uploads.expire_abandoned, privacy_erasure.daily_retention,
                                 mentoring_notify.due_digests)
     lessons_views.DASHBOARD_PANELS["feedback"] = clips_views.dashboard_feedback

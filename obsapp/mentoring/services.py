@@ -330,6 +330,16 @@ def cycles_query(actor: User, mentee_id: int | None = None) -> Select:
     return stmt.order_by(ObservationCycle.id.desc())
 
 
+def held_reviews(actor: User, lesson_id: int) -> list[ObservationCycle]:
+    """The observation cycles on a lesson that still hold annotations back (self-review first, the two reviews not
+    both done) and in which ``actor`` takes part and may still work: what the lesson page's notice explains."""
+    stmt = cycles_query(actor).where(
+        ObservationCycle.lesson_id == lesson_id, ObservationCycle.self_review_first.is_(True),
+        (ObservationCycle.self_review_done_at.is_(None)) | (ObservationCycle.mentor_review_done_at.is_(None)))
+    return [cycle for cycle in db.session.execute(stmt).scalars()
+            if policy.may_start_cycle(actor, cycle.mentor_id, cycle.mentee_id)]
+
+
 def stage(cycle: ObservationCycle) -> str:
     """Where a cycle stands, in the words of the mentor's dashboard."""
     if cycle.status == "planned":

@@ -7,6 +7,7 @@ from datetime import date
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
 from obsapp import policy, uow
@@ -170,6 +171,35 @@ def cycle_page(cycle_id):
                            lessons=_my_lessons(cycle.mentee_id), goals=goals, prompts=services.reflection_prompts(),
                            entries=services.linked_entries(current_user, cycle_id=cycle.id),
                            criteria_choices=_criteria_choices())
+
+
+def self_review_notice(actor, lesson) -> Markup | None:
+    """Above a lesson's player, for the two people of an observation cycle on it that asks for self-review first:
+    what is hidden from whom, until when, and "Mark my review done"."""
+    if not policy.is_signed_in(actor):
+        return None
+    cycles = services.held_reviews(actor, lesson.id)
+    if not cycles:
+        return None
+    notices = []
+    for cycle in cycles:
+        role = policy.cycle_role(actor, cycle)
+        mine = cycle.self_review_done_at if role == "mentee" else cycle.mentor_review_done_at
+        theirs = cycle.mentor_review_done_at if role == "mentee" else cycle.self_review_done_at
+        other = cycle.mentor if role == "mentee" else cycle.mentee
+        notices.append({"cycle": cycle, "role": role, "mine": mine, "theirs": theirs, "other": other})
+    return Markup(render_template("mentoring/_self_review_notice.html", notices=notices, lesson=lesson))  # noqa: S704 - rendered by Jinja with autoescaping
+
+
+@bp.route("/cycles/<int:cycle_id>/review-done", methods=["POST"])
+@login_required
+def review_done(cycle_id):
+    """"Mark my review done" from the lesson page's notice: back to the lesson."""
+    cycle = services.get_cycle(current_user, cycle_id)
+    back = url_for("lessons.lesson_page", lesson_id=cycle.lesson_id) if cycle.lesson_id else \
+        url_for("mentoring.cycle_page", cycle_id=cycle.id)
+    failed, _ = _attempt(lambda: services.mark_review_done(current_user, cycle), "Your review is marked done.", back)
+    return failed or redirect(back)
 
 
 @bp.route("/journal", methods=["GET", "POST"])
