@@ -44,10 +44,10 @@ def test_a_lesson_an_annotation_and_a_clip_are_added_to_a_goal_from_their_pages(
     _pick_goal(page, "Check understanding often")
     page.get_by_text("Added to the goal “Check understanding often”.").wait_for()
 
-    page.get_by_role("button", name="Add 0:01 Growth area to a goal").click()
+    page.get_by_role("button", name="Add to goal: 0:01 Growth area").click()
     _pick_goal(page, "Check understanding often")
     page.get_by_text("Added to the goal “Check understanding often”.").last.wait_for()
-    page.get_by_role("button", name="Add 0:01 Growth area to a goal").click()  # again: refused, in words
+    page.get_by_role("button", name="Add to goal: 0:01 Growth area").click()  # again: refused, in words
     _pick_goal(page, "Check understanding often")
     page.get_by_role("dialog", name="Add to a goal").get_by_text("That is already evidence for this goal.").wait_for()
     page.get_by_role("dialog", name="Add to a goal").get_by_role("button", name="Cancel").click()

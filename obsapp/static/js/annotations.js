@@ -295,7 +295,7 @@ export class AnnotationPanel {
         onclick: () => this.clip(a) }, "Make clip"));
     }
     if (a.id) {
-      buttons.push(h("button", { type: "button", class: "button small", "aria-label": `Add ${label} to a goal`,
+      buttons.push(h("button", { type: "button", class: "button small", "aria-label": `Add to goal: ${label}`,
         "aria-haspopup": "dialog", onclick: () => openGoalPicker({ kind: "annotation", id: a.id, label: `The annotation at ${label}` }) },
       "Add to goal"));
     }
