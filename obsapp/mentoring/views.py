@@ -19,7 +19,7 @@ from obsapp.frameworks import services as frameworks
 from obsapp.lessons import services as lessons
 from obsapp.mentoring import growth, model_lessons, notify, services
 from obsapp.mentoring.models import Goal
-from obsapp.mentoring.serialize import entry_payload, evidence_payloads
+from obsapp.mentoring.serialize import entry_payload, evidence_payloads, model_clip_payload
 
 bp = Blueprint("mentoring", __name__, template_folder="templates")
 
@@ -294,11 +294,14 @@ def growth_page(teacher_id=None):
 @login_required
 def models():
     if request.method == "POST":
-        data = {"lesson_id": _id("lesson_id"), "title": request.form.get("title") or None,
+        clip_id = _id("clip_id")
+        data = {"lesson_id": None if clip_id else _id("lesson_id"), "clip_id": clip_id,
+                "title": request.form.get("title") or None,
                 "note": request.form.get("note", ""), "criterion_ids": _ids("criterion_ids"),
                 "audience": request.form.get("audience", "chosen"), "user_ids": _ids("user_ids")}
-        failed, model = _attempt(lambda: model_lessons.share_model(current_user, data), "Model lesson shared.",
-                                 url_for("mentoring.models"))
+        failed, model = _attempt(lambda: model_lessons.share_model(current_user, data),
+                                 "Model clip shared." if clip_id else "Model lesson shared.",
+                                 url_for("mentoring.models", clip_id=clip_id or None))
         return failed or redirect(url_for("mentoring.model_page", model_id=model.id))
     try:
         criterion_id = int(request.args.get("criterion_id") or 0) or None
@@ -306,9 +309,13 @@ def models():
         criterion_id = None
     found = db.session.execute(model_lessons.models_query(current_user, criterion_id).limit(200)).scalars().all()
     mentees = [row["mentee"] for row in services.mentor_dashboard(current_user)]
+    try:
+        chosen_clip = int(request.args.get("clip_id") or 0) or None
+    except ValueError:
+        chosen_clip = None
     return render_template("mentoring/models.html", models=found, criterion_id=criterion_id,
                            criteria_choices=_criteria_choices(), lessons=_my_lessons(current_user.id),
-                           mentees=mentees)
+                           clips=model_lessons.my_clips(current_user), chosen_clip=chosen_clip, mentees=mentees)
 
 
 @bp.route("/models/<int:model_id>", methods=["GET", "POST"])
@@ -326,7 +333,8 @@ def model_page(model_id):
                 data["t_ms"] = -1
         failed, _ = _attempt(lambda: model_lessons.add_note(current_user, model, data), "Note saved.", here)
         return failed or redirect(here)
-    return render_template("mentoring/model.html", model=model, notes=model_lessons.my_notes(current_user, model))
+    return render_template("mentoring/model.html", model=model, notes=model_lessons.my_notes(current_user, model),
+                           clip=model_clip_payload(model.clip), length_ms=model_lessons.model_length_ms(model))
 
 
 @bp.route("/admin/reflection-prompts", methods=["GET", "POST"])
