@@ -101,6 +101,8 @@ class ObservationCycle(db.Model):
     observed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When both were reminded that the planned observation's day came without a recording (once per planned date).
+    due_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     mentor: Mapped[User] = relationship(foreign_keys=[mentor_id])
     mentee: Mapped[User] = relationship(foreign_keys=[mentee_id])

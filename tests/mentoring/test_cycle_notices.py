@@ -74,3 +74,48 @@ def test_a_watch_invitation_is_emailed_when_asked_for_with_a_link_and_no_more(pa
     assert message["Subject"] == "obsapp: Mentee invites you to watch “Fractions” together"
     assert f"https://obsapp.school.test/watch/{session['session_id']}/invitation" in message.get_content()
     assert message["List-Unsubscribe"]
+
+
+def test_a_cycle_step_due_is_told_the_planned_day_without_a_recording_once(pair, app):  # noqa: F811
+    from datetime import date, timedelta
+
+    from obsapp import uow
+    from obsapp.mentoring import services
+
+    api = pair["api"]
+    today = date.today()
+    due = api["mentor"].post("/api/v1/cycles", json={"mentee_id": pair["mentee"].id,
+                                                     "planned_for": today.isoformat()}).json
+    later = api["mentor"].post("/api/v1/cycles", json={"mentee_id": pair["mentee"].id,
+                                                       "planned_for": (today + timedelta(days=3)).isoformat()}).json
+    api["mentor"].post("/api/v1/cycles", json={"mentee_id": pair["mentee"].id, "lesson_id": pair["lesson"].id,
+                                               "planned_for": today.isoformat()})  # observed: nothing due
+    before = {name: len(api[name].get("/api/v1/notifications").json["items"]) for name in ("mentor", "mentee")}
+    with uow.transaction():
+        assert services.remind_due_cycles(today) == 1
+    with uow.transaction():
+        assert services.remind_due_cycles(today) == 0  # once per planned date, whichever worker runs it
+    for name, words in (("mentee", "the recording is due"), ("mentor", "waiting for the recording")):
+        items = api[name].get("/api/v1/notifications").json["items"]
+        assert len(items) == before[name] + 1
+        assert (items[0]["kind"], items[0]["url"]) == ("cycle", f"/cycles/{due['id']}")
+        assert items[0]["title"].startswith("Observation planned for ") and items[0]["title"].endswith(words)
+    # a new date: reminded again when it comes; the later cycle when its day comes
+    assert api["mentor"].patch(f"/api/v1/cycles/{due['id']}",
+                               json={"planned_for": (today + timedelta(days=1)).isoformat()}).status_code == 200
+    with uow.transaction():
+        assert services.remind_due_cycles(today) == 0
+        assert services.remind_due_cycles(today + timedelta(days=3)) == 2
+    assert later["id"] != due["id"]
+
+
+def test_the_mentee_is_told_their_self_review_is_due_once_the_mentor_has_reviewed(pair):  # noqa: F811
+    api = pair["api"]
+    cycle = api["mentor"].post("/api/v1/cycles", json={"mentee_id": pair["mentee"].id,
+                                                       "lesson_id": pair["lesson"].id}).json
+    assert api["mentor"].post(f"/api/v1/cycles/{cycle['id']}/review-done").status_code == 200
+    titles = [n["title"] for n in api["mentee"].get("/api/v1/notifications").json["items"]]
+    assert titles[0] == "Your mentor's review is done: your self-review is due"
+    assert api["mentor"].post(f"/api/v1/cycles/{cycle['id']}/review-done").status_code == 200  # again: no repeat
+    again = [n["title"] for n in api["mentee"].get("/api/v1/notifications").json["items"]]
+    assert again == titles

@@ -1,4 +1,5 @@
-"""watch_invitations (the host invites people to a live session); model_lessons.clip_id (a clip shared as a model)
+"""watch_invitations (the host invites people to a live session); model_lessons.clip_id (a clip shared as a model);
+observation_cycles.due_reminded_at (the planned observation's day came without a recording)
 
 Revision ID: 0020
 Revises: 0015
@@ -43,8 +44,13 @@ def upgrade():
                                     ondelete='CASCADE')
         batch_op.create_index(batch_op.f('ix_model_lessons_clip_id'), ['clip_id'], unique=False)
 
+    with op.batch_alter_table('observation_cycles', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('due_reminded_at', sa.DateTime(timezone=True), nullable=True))
+
 
 def downgrade():
+    with op.batch_alter_table('observation_cycles', schema=None) as batch_op:
+        batch_op.drop_column('due_reminded_at')
     with op.batch_alter_table('model_lessons', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_model_lessons_clip_id'))
         batch_op.drop_constraint(batch_op.f('fk_model_lessons_clip_id_clips'), type_='foreignkey')
