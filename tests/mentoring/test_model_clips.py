@@ -121,4 +121,6 @@ def test_model_clip_pages_share_from_the_form_and_show_the_clip(pair, make_lesso
     learner = browser_client(mentee)
     listing = learner.get(f"/models?criterion_id={criterion('LE.8').id}").get_data(as_text=True)
     assert "Waiting</a> · <span class=\"badge\">Clip</span> · Mentor" in listing
-    assert "Share as a model clip" not in learner.get(f"/clips/{clip['id']}").get_data(as_text=True)
+    clip_page = learner.get(f"/clips/{clip['id']}").get_data(as_text=True)
+    assert "Share as a model clip" not in clip_page
+    assert "Clip from Questioning, P5" in clip_page and f'href="/lessons/{own.id}"' not in clip_page
