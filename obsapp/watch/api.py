@@ -59,10 +59,11 @@ def end(session_id):
 @blp.route("/watch/<string:session_id>/invitations", methods=["POST"])
 @blp.arguments(WatchInviteSchema)
 @blp.response(201, WatchInvitationListSchema)
+@blp.alt_response(409, description="The session has ended (session_ended): its invitations have expired")
 def invite(data, session_id):
     """The host invites people who may view the lesson to the running session; each gets a notification (kind
     ``watch``) whose link joins it. Inviting someone again changes nothing; the invitations expire when the session
-    ends (410 ``session_ended`` after that)."""
+    ends (409 ``session_ended`` after that)."""
     invitations = services.invite(current_user, session_id, data["user_ids"])
     return {"items": [services.invitation_payload(i) for i in invitations], "next": None}
 

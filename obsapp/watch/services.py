@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from obsapp import policy, uow
 from obsapp.accounts.models import Mentorship, User, utcnow
-from obsapp.errors import Gone, InvalidInput, NotFound
+from obsapp.errors import Conflict, Gone, InvalidInput, NotFound
 from obsapp.extensions import db, redis_client, socketio
 from obsapp.lessons.models import Lesson, LessonShare
 from obsapp.watch.models import WatchEvent, WatchInvitation, WatchSession
@@ -497,7 +497,7 @@ def invite(actor: User, session_id: object, user_ids: object) -> list[WatchInvit
     session = _visible_session(actor, session_id)
     policy.require_watch_host(actor, session, "invite people")
     if not session.active:
-        raise Gone("This watch session has ended: its invitations have expired.", code="session_ended")
+        raise Conflict("This watch session has ended: its invitations have expired.", code="session_ended")
     if (not isinstance(user_ids, list) or not user_ids or len(user_ids) > MAX_INVITEES
             or not all(isinstance(i, int) and not isinstance(i, bool) for i in user_ids)):
         raise InvalidInput(f"Choose between 1 and {MAX_INVITEES} people to invite.",

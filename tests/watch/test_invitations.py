@@ -110,7 +110,7 @@ def test_an_invitation_joins_the_running_session_and_expires_when_it_ends(api_as
     old = api_as(viewer).get("/api/v1/watch-invitations?expired=true").get_json()["items"]
     assert [(i["session_id"], i["expired"]) for i in old] == [(session_id, True)]
     late = host.post(f"/api/v1/watch/{session_id}/invitations", json={"user_ids": [mentor.id]})
-    assert late.status_code == 410 and late.get_json()["error"]["code"] == "session_ended"
+    assert late.status_code == 409 and late.get_json()["error"]["code"] == "session_ended"
 
 
 def test_the_host_sees_the_invitation_form_on_the_watch_page(browser_client, api_as, lesson_with_people):
