@@ -20,6 +20,7 @@ from obsapp.lessons import services as lessons
 from obsapp.mentoring import growth, model_lessons, notify, services
 from obsapp.mentoring.models import Goal
 from obsapp.mentoring.serialize import entry_payload, evidence_payloads, model_clip_payload
+from obsapp.watch import services as watch
 
 bp = Blueprint("mentoring", __name__, template_folder="templates")
 
@@ -259,8 +260,11 @@ def notifications():
                 return failed
         return redirect(url_for("mentoring.notifications"))
     notes = db.session.execute(notify.query(current_user).limit(200)).scalars().all()
+    ended = {watch.invitation_url(i.session_id) for i in db.session.execute(
+        watch.my_invitations(current_user, include_expired=True).limit(200)).scalars() if i.expired}
+    expired = {note.id for note in notes if note.kind == "watch" and note.url in ended}
     return render_template("mentoring/notifications.html", notes=notes, settings=notify.settings(current_user),
-                           kind_names=notify.mail.KIND_NAMES)
+                           kind_names=notify.mail.KIND_NAMES, expired=expired)
 
 
 @bp.route("/notifications/<int:notification_id>/open", methods=["POST"])

@@ -102,7 +102,10 @@ def test_an_invitation_joins_the_running_session_and_expires_when_it_ends(api_as
     assert browser_client(mentor).get(f"/watch/{session_id}/invitation").status_code == 404  # not invited
     assert browser_client(stranger).get(f"/watch/{session_id}/invitation").status_code == 404
 
+    listed = web.get("/notifications").get_data(as_text=True)
+    assert "invites you to watch" in listed and "expired: the session has ended" not in listed
     assert host.post(f"/api/v1/watch/{session_id}/end").status_code == 200
+    assert "expired: the session has ended" in web.get("/notifications").get_data(as_text=True)
     expired = web.get(f"/watch/{session_id}/invitation")
     assert expired.status_code == 410
     assert "This invitation has expired" in expired.get_data(as_text=True)
