@@ -125,6 +125,7 @@ def _register_domain_hooks(app: Flask) -> None:
     from obsapp.lessons import uploads
     from obsapp.lessons import views as lessons_views
     from obsapp.mentoring import notify as mentoring_notify
+    from obsapp.mentoring import services as mentoring_services
     from obsapp.mentoring import views as mentoring_views
     from obsapp.privacy import audit as privacy_audit
     from obsapp.privacy import erasure as privacy_erasure
@@ -141,8 +142,9 @@ def _register_domain_hooks(app: Flask) -> None:
     lessons_views.LESSON_PANELS["talk"] = talk_views.talk_panel
     lessons_views.LESSON_PANELS["calibration"] = talk_views.calibration_panel
     lessons_views.LESSON_PANELS["evidence"] = evidence_views.evidence_panel
+    lessons_views.LESSON_NOTICES["self_review"] = mentoring_views.self_review_notice
     queue.register_housekeeping(uploads.expire_abandoned, privacy_erasure.daily_retention,
-                                mentoring_notify.due_digests)
+                                mentoring_services.remind_due_cycles, mentoring_notify.due_digests)
     lessons_views.DASHBOARD_PANELS["feedback"] = clips_views.dashboard_feedback
     lessons_views.DASHBOARD_PANELS["retention_due"] = privacy_erasure.retention_due
     lessons_views.LESSON_FACTS.append(annotations_dashboard.lesson_facts)

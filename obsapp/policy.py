@@ -5,7 +5,8 @@ Rules take plain objects (anything with the attributes named: ``actor.id``, ``ac
 (``tests/test_policy.py`` fails if a table or column is renamed), and give SQL conditions for lists, so that
 lists are filtered and paged in the database. This module imports no domain module: every layer may use it.
 
-Lessons (teacher ownership; a lesson shared as a model lesson may be watched by its audience):
+Lessons (teacher ownership; a lesson shared as a model lesson may be watched by its audience; a clip shared as a
+model clip is seen by its audience, not the rest of the lesson):
 - the owner manages their lesson (and may delete it);
 - the owner's active mentors may comment;
 - people the owner shares with may view or comment, by the share's role;
@@ -14,12 +15,14 @@ Lessons (teacher ownership; a lesson shared as a model lesson may be watched by 
 - inactive (and anonymous) people may do nothing.
 Annotations: shared ones are seen by everyone who may view the lesson, private ones by their author only;
 a hidden one only by its author and the lesson's owner. Only the author edits or deletes; only the owner hides.
-Clips: seen by those who may view the lesson; made, retried, sent and followed up by those who may comment.
+Clips: seen by those who may view the lesson (and a model clip by its audience); made, retried, sent and followed
+up by those who may comment.
 Reels: seen by those who may view every lesson in them (a reel with a deleted clip is gone); retried by their
 creator; sent by their creator or by someone who may comment on every lesson in them. A clip or reel goes only
 to active people who may view its lesson(s).
 Watch sessions: anyone who may view the lesson starts (and hosts) or joins one; the host locks and ends it;
-when locked only the host controls playback.
+when locked only the host controls playback. The host invites active people who may view the lesson; an invitation
+is seen by the host and the person invited, and leads nowhere once the session has ended.
 Frameworks on a lesson: chosen by its owner or one of the owner's active mentors.
 Mentoring (goals, cycles, journal) follows the mentorship: a teacher's goals are seen and written by the teacher and
 their active mentors; a cycle is seen by its mentee always (read-only once the mentorship ended) and by its mentor
@@ -66,7 +69,8 @@ cycles_t = table("observation_cycles", column("id"), column("lesson_id"), column
                  column("self_review_first"), column("blind_mentor"), column("self_review_done_at"),
                  column("mentor_review_done_at"))
 
-model_lessons_t = table("model_lessons", column("id"), column("lesson_id"), column("owner_id"), column("audience"))
+model_lessons_t = table("model_lessons", column("id"), column("lesson_id"), column("clip_id"), column("owner_id"),
+                        column("audience"))
 model_recipients_t = table("model_lesson_recipients", column("model_id"), column("user_id"))
 
 TABLES = (lessons_t, lesson_shares_t, mentorships_t, clips_t, reels_t, reel_items_t, users_t, cycles_t,
@@ -167,7 +171,7 @@ def _modelled(actor_id: int, lesson_ids: Iterable[int]) -> set[int]:
         return set()
     m = model_lessons_t
     return set(db.session.execute(select(m.c.lesson_id).where(
-        m.c.lesson_id.in_(ids), _model_audience(actor_id, m))).scalars())
+        m.c.lesson_id.in_(ids), m.c.clip_id.is_(None), _model_audience(actor_id, m))).scalars())
 
 
 def _model_audience(actor_id: int, model):
@@ -251,7 +255,8 @@ def lesson_filter(actor: Any, lesson_id, owner_id):
     shared = exists().where(s.c.lesson_id == lesson_id, s.c.user_id == actor.id)
     mentored = exists().where(m.c.mentee_id == owner_id, m.c.mentor_id == actor.id, m.c.ended_at.is_(None))
     model = model_lessons_t.alias("policy_model")
-    modelled = exists().where(model.c.lesson_id == lesson_id, _model_audience(actor.id, model))
+    modelled = exists().where(model.c.lesson_id == lesson_id, model.c.clip_id.is_(None),
+                              _model_audience(actor.id, model))
     return or_(owner_id == actor.id, shared, mentored, modelled)
 
 
@@ -409,7 +414,22 @@ def require_can_hide(actor: Any, lesson: Any) -> None:
 
 
 def can_view_clip(actor: Any, clip: Any) -> bool:
+    """Those who may view its lesson, and the audience of a model clip made of it (that clip only)."""
+    return clip is not None and (can(actor, "view", clip.lesson) or _clip_modelled_for(actor, clip.id))
+
+
+def can_view_clip_lesson(actor: Any, clip: Any) -> bool:
+    """What is made from a clip (a reel) is seen by those who may view its lesson: a model clip's audience is not
+    enough (they could not see the reel)."""
     return clip is not None and can(actor, "view", clip.lesson)
+
+
+def _clip_modelled_for(actor: Any, clip_id: int):
+    if not is_signed_in(actor):
+        return False
+    m = model_lessons_t
+    return db.session.execute(select(true()).where(m.c.clip_id == clip_id, _model_audience(actor.id, m))
+                              .limit(1)).first() is not None
 
 
 def require_clip(actor: Any, clip: Any, action: str = "view"):
@@ -427,7 +447,9 @@ def clip_filter(actor: Any, clip_id):
     if not is_signed_in(actor):
         return false()
     clip = clips_t.alias("policy_clip")
-    return exists().where(clip.c.id == clip_id, lesson_id_filter(actor, clip.c.lesson_id))
+    model = model_lessons_t.alias("policy_clip_model")
+    return or_(exists().where(clip.c.id == clip_id, lesson_id_filter(actor, clip.c.lesson_id)),
+               exists().where(model.c.clip_id == clip_id, _model_audience(actor.id, model)))
 
 
 def reels_lessons(reels: Iterable[Any]) -> dict[int, list[Any] | None]:
@@ -540,6 +562,16 @@ def is_watch_host(person: Any, session: Any) -> bool:
 def require_watch_host(person: Any, session: Any, doing: str) -> None:
     if not is_watch_host(person, session):
         raise Forbidden(f"Only the host can {doing}.", code="not_host")
+
+
+def may_be_invited_to_watch(user: Any, lesson: Any) -> bool:
+    """The host may invite (and notify) only active people who may watch the lesson themselves."""
+    return is_signed_in(user) and can_watch(user, lesson)
+
+
+def watch_invitation_filter(actor: Any, user_id):
+    """SQL: a watch invitation is seen by the person invited (its host sees the session's, through the session)."""
+    return user_id == actor.id if is_signed_in(actor) else false()
 
 
 def require_watch_control(person: Any, live: Any) -> None:
@@ -696,7 +728,7 @@ def notification_filter(actor: Any, user_id):
 
 
 def may_share_model(actor: Any, lesson: Any) -> bool:
-    """A lesson is shared as a model by its owner only."""
+    """A lesson (or a clip of it) is shared as a model by the lesson's owner only."""
     return lesson_access(actor, lesson) >= Access.MANAGE
 
 

@@ -196,7 +196,7 @@ def create_reel(actor: User, title: str, clip_ids: list[int]) -> Reel:
     clips = []
     for clip_id in clip_ids:
         clip = db.session.get(Clip, int(clip_id))
-        if not policy.can_view_clip(actor, clip):
+        if not policy.can_view_clip_lesson(actor, clip):
             raise InvalidInput(f"No such clip: {clip_id}.", fields={"clip_ids": [f"No such clip: {clip_id}."]})
         if clip.status != "ready":
             raise Conflict(f"The clip “{clip.title}” is not ready yet.", code="not_ready")

@@ -37,7 +37,9 @@ def clip_page(clip_id: int):
     payload = clip_payload(clip, current_user)
     page = {"clip": payload, "me": {"id": current_user.id, "name": current_user.name},
             "replies": clip.annotation_id is not None}
-    return render_template("clips/clip.html", clip=clip, data=payload, page=page)
+    return render_template("clips/clip.html", clip=clip, data=payload, page=page,
+                           can_share_model=policy.may_share_model(current_user, clip.lesson),
+                           can_open_lesson=policy.can(current_user, "view", clip.lesson))
 
 
 @bp.route("/reels/<int:reel_id>")

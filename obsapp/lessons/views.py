@@ -31,6 +31,8 @@ def duration_filter(ms: int | None) -> str:
 # Sections that domains above lessons add under the lesson page's timeline (talk adds its talk strip): each is
 # called with the person and the lesson and returns HTML (Markup) or None.
 LESSON_PANELS: dict[str, Callable[[User, object], object]] = {}
+# Notices above the lesson page's player, in the same way (mentoring adds "self-review first").
+LESSON_NOTICES: dict[str, Callable[[User, object], object]] = {}
 
 
 @bp.route("/")
@@ -59,5 +61,6 @@ def lesson_page(lesson_id: int):
     payload = lesson_payload(lesson, current_user)
     services.mark_seen(current_user, lesson)
     panels = [html for panel in LESSON_PANELS.values() if (html := panel(current_user, lesson))]
+    notices = [html for notice in LESSON_NOTICES.values() if (html := notice(current_user, lesson))]
     return render_template("lessons/lesson.html", lesson=lesson, lesson_json=payload, access=payload["access"],
-                           lesson_panels=panels)
+                           lesson_panels=panels, lesson_notices=notices)

@@ -12,7 +12,7 @@ __all__ = ["Mail", "configured", "deliver", "public_url", "smtp_settings"]  # th
 
 KIND_NAMES = {"feedback": "new feedback", "reply": "replies", "clip": "clips and reels sent to you",
               "journal": "journal entries shared with you", "cycle": "observation cycle steps",
-              "model": "model lessons shared with you"}
+              "model": "model lessons shared with you", "watch": "invitations to watch together"}
 
 
 def _serializer() -> URLSafeSerializer:

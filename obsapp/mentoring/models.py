@@ -8,6 +8,7 @@ from sqlalchemy import BigInteger, Boolean, Column, Date, ForeignKey, Integer, S
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from obsapp.accounts.models import User, UTCDateTime, utcnow
+from obsapp.clips.models import Clip
 from obsapp.extensions import db
 from obsapp.frameworks.models import Criterion
 from obsapp.lessons.models import Lesson
@@ -16,7 +17,7 @@ GOAL_STATUSES = ("active", "achieved", "dropped")
 EVIDENCE_KINDS = ("annotation", "clip", "lesson", "journal_entry")
 CYCLE_STATUSES = ("planned", "observed", "reviewed", "closed")
 JOURNAL_VISIBILITIES = ("private", "mentors")
-NOTIFICATION_KINDS = ("feedback", "reply", "clip", "journal", "cycle", "model")
+NOTIFICATION_KINDS = ("feedback", "reply", "clip", "journal", "cycle", "model", "watch")
 
 goal_criteria = Table(
     "goal_criteria", db.metadata,
@@ -100,6 +101,8 @@ class ObservationCycle(db.Model):
     observed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When both were reminded that the planned observation's day came without a recording (once per planned date).
+    due_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     mentor: Mapped[User] = relationship(foreign_keys=[mentor_id])
     mentee: Mapped[User] = relationship(foreign_keys=[mentee_id])
@@ -199,13 +202,15 @@ model_lesson_criteria = Table(
 
 
 class ModelLesson(db.Model):
-    """A teacher's own lesson shared as a model of practice ("this is what strong questioning looks like"), with
-    chosen people or with everyone in the school; those it is shared with may watch the lesson."""
+    """A teacher's own lesson, or a clip of it, shared as a model of practice ("this is what strong questioning
+    looks like"), with chosen people or with everyone in the school; those it is shared with may watch the lesson
+    (a model lesson) or only the clip (a model clip: its video is blurred wherever the lesson's consent asks)."""
 
     __tablename__ = "model_lessons"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"), index=True)
+    clip_id: Mapped[int | None] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), index=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     note: Mapped[str] = mapped_column(Text, default="")
@@ -213,6 +218,7 @@ class ModelLesson(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     lesson: Mapped[Lesson] = relationship()
+    clip: Mapped[Clip | None] = relationship()
     owner: Mapped[User] = relationship()
     criteria: Mapped[list[Criterion]] = relationship(secondary=model_lesson_criteria, order_by=Criterion.id)
     recipients: Mapped[list[ModelRecipient]] = relationship(cascade="all, delete-orphan")

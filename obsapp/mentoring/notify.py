@@ -1,8 +1,9 @@
 """In-app notifications (and their email, when the person asked for it).
 
 Made by the mentoring services (journal shared, replies, cycle steps) and, for what happens in the domains below
-(feedback on my lesson, a reply to my annotation, a clip or reel sent to me), by watching the unit of work: new
-rows of those kinds in a flush add a notification to the same transaction, so it is saved with them or not at all.
+(feedback on my lesson, a reply to my annotation, a clip or reel sent to me, an invitation to watch together), by
+watching the unit of work: new rows of those kinds in a flush add a notification to the same transaction, so it is
+saved with them or not at all.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from obsapp.extensions import db
 from obsapp.lessons.models import Lesson
 from obsapp.mentoring import mail
 from obsapp.mentoring.models import NOTIFICATION_KINDS, Notification, NotificationSetting
+from obsapp.watch.models import WatchInvitation, WatchSession
 
 EMAIL_CHOICES = ("off", "instant", "digest")
 
@@ -50,7 +52,7 @@ def send(user_id: int, kind: str, title: str, url: str, session: Session | None 
 
 @event.listens_for(Session, "before_flush")
 def _watch_new_rows(session: Session, _context, _instances) -> None:
-    new = [obj for obj in session.new if isinstance(obj, (Annotation, Reply, FeedbackItem))]
+    new = [obj for obj in session.new if isinstance(obj, (Annotation, Reply, FeedbackItem, WatchInvitation))]
     if not new:
         return
     with session.no_autoflush:
@@ -59,6 +61,8 @@ def _watch_new_rows(session: Session, _context, _instances) -> None:
                 _on_annotation(session, obj)
             elif isinstance(obj, Reply):
                 _on_reply(session, obj)
+            elif isinstance(obj, WatchInvitation):
+                _on_watch_invitation(session, obj)
             else:
                 _on_delivery(session, obj)
 
@@ -97,6 +101,17 @@ def _on_delivery(session: Session, item: FeedbackItem) -> None:
     what = "a clip" if item.clip_id is not None else "a reel"
     url = f"/clips/{item.clip_id}" if item.clip_id is not None else f"/reels/{item.reel_id}"
     send(item.recipient_id, "clip", f"{sender.name if sender else 'Someone'} sent you {what}", url, session)
+
+
+def _on_watch_invitation(session: Session, invitation: WatchInvitation) -> None:
+    """Asked to watch together: the link joins the session while it runs (and says it expired after)."""
+    watch = session.get(WatchSession, invitation.session_id)
+    lesson = session.get(Lesson, watch.lesson_id) if watch is not None else None
+    if lesson is None:
+        return
+    host = session.get(User, invitation.invited_by_id) if invitation.invited_by_id else None
+    send(invitation.user_id, "watch", f"{host.name if host else 'Someone'} invites you to watch “{lesson.title}” "
+         "together", f"/watch/{watch.id}/invitation", session)
 
 
 # --- reading them ---------------------------------------------------------------------------------------------------

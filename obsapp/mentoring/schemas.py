@@ -243,7 +243,10 @@ class NotificationSettingsSchema(Schema):
 
 
 class ModelCreateSchema(StrictSchema):
-    lesson_id = Id(required=True, metadata={"description": "one of your own lessons"})
+    lesson_id = Id(allow_none=True, metadata={"description": "one of your own lessons (a model lesson); or clip_id"})
+    clip_id = Id(allow_none=True, metadata={"description": "a clip of one of your own lessons (a model clip: its "
+                                                           "audience sees the clip only, faces blurred where the "
+                                                           "lesson's consent asks); or lesson_id"})
     title = fields.String(allow_none=True, metadata={"description": "default: the lesson's title"})
     note = fields.String(allow_none=True, metadata={"description": "what to look for"})
     criterion_ids = fields.List(Id(), **_ids)
@@ -256,9 +259,23 @@ class ModelQuerySchema(PageArgsSchema):
     criterion_id = Id(load_default=None, metadata={"description": "models tagged with this criterion"})
 
 
+class ModelClipSchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    start_ms = fields.Integer(metadata={"description": "where in the lesson it starts"})
+    end_ms = fields.Integer()
+    status = fields.String(metadata={"description": "processing | ready | failed"})
+    blur_faces = fields.Boolean()
+    video_url = fields.String(allow_none=True)
+    page_url = fields.String()
+
+
 class ModelSchema(Schema):
     id = fields.Integer()
+    kind = fields.String(metadata={"description": "lesson (the whole lesson is shared) | clip (only the clip)"})
     lesson_id = fields.Integer()
+    clip_id = fields.Integer(allow_none=True)
+    clip = fields.Nested(ModelClipSchema, allow_none=True)
     owner = fields.Nested(PersonRefSchema)
     title = fields.String()
     note = fields.String()

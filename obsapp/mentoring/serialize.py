@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from flask import url_for
+
 from obsapp.annotations.serialize import render_markdown
+from obsapp.clips.serialize import clip_media_url
 from obsapp.mentoring import services
 from obsapp.mentoring.models import Goal, JournalEntry, JournalReply, Notification, ObservationCycle
 
@@ -85,8 +88,21 @@ def notification_payload(note: Notification) -> dict:
             "read": note.read_at is not None, "created_at": note.created_at}
 
 
+def model_clip_payload(clip) -> dict | None:
+    if clip is None:
+        return None
+    ready = clip.status == "ready"
+    return {"id": clip.id, "title": clip.title, "start_ms": clip.start_ms, "end_ms": clip.end_ms,
+            "status": clip.status, "blur_faces": clip.blur_faces,
+            "video_url": clip_media_url(clip, "video.mp4") if ready else None,
+            "thumbnail_url": clip_media_url(clip, "thumbnail.jpg") if ready else None,
+            "page_url": url_for("clips.clip_page", clip_id=clip.id)}
+
+
 def model_payload(model) -> dict:
-    return {"id": model.id, "lesson_id": model.lesson_id, "owner": person(model.owner), "title": model.title,
+    return {"id": model.id, "kind": "clip" if model.clip_id is not None else "lesson",
+            "lesson_id": model.lesson_id, "clip_id": model.clip_id, "clip": model_clip_payload(model.clip),
+            "owner": person(model.owner), "title": model.title,
             "note": model.note, "audience": model.audience,
             "criteria": [{"id": c.id, "code": c.code, "name": c.name} for c in model.criteria],
             "created_at": model.created_at}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, or_, select, update
 
 from obsapp import policy
 from obsapp.accounts.models import Mentorship, User, utcnow
@@ -251,6 +251,8 @@ def update_cycle(actor: User, cycle: ObservationCycle, data: dict) -> Observatio
         if name in data:
             setattr(cycle, name, _text(data, name) or "")
     if "planned_for" in data:
+        if data["planned_for"] != cycle.planned_for:
+            cycle.due_reminded_at = None  # a new date: remind again when it comes
         cycle.planned_for = data["planned_for"]
     if "goal_ids" in data:
         cycle.goals = _goals_of(actor, cycle.mentee_id, data["goal_ids"])
@@ -289,7 +291,11 @@ def mark_review_done(actor: User, cycle: ObservationCycle) -> ObservationCycle:
         cycle.self_review_done_at = cycle.self_review_done_at or utcnow()
         notify.send(cycle.mentor_id, "cycle", "Self-review done", f"/cycles/{cycle.id}")
     else:
+        first = cycle.mentor_review_done_at is None
         cycle.mentor_review_done_at = cycle.mentor_review_done_at or utcnow()
+        if first and cycle.self_review_first and cycle.self_review_done_at is None:
+            notify.send(cycle.mentee_id, "cycle", "Your mentor's review is done: your self-review is due",
+                        f"/cycles/{cycle.id}")
     done = cycle.mentor_review_done_at is not None and (not cycle.self_review_first
                                                         or cycle.self_review_done_at is not None)
     if done and cycle.status == "observed":
@@ -328,6 +334,44 @@ def cycles_query(actor: User, mentee_id: int | None = None) -> Select:
     if mentee_id is not None:
         stmt = stmt.where(ObservationCycle.mentee_id == mentee_id)
     return stmt.order_by(ObservationCycle.id.desc())
+
+
+def remind_due_cycles(today: date | None = None) -> int:
+    """Housekeeping (every few minutes in the workers): a planned observation whose day has come with no recording
+    linked is a step due; tell the mentee and the mentor once per planned date (claimed row by row, so that several
+    workers remind once). Returns how many cycles were reminded about."""
+    today = today or utcnow().date()
+    due = db.session.execute(select(ObservationCycle).where(
+        ObservationCycle.status == "planned", ObservationCycle.planned_for.is_not(None),
+        ObservationCycle.planned_for <= today, ObservationCycle.due_reminded_at.is_(None))
+        .order_by(ObservationCycle.id).limit(500)).scalars().all()
+    reminded = 0
+    for cycle in due:
+        if not policy.is_active_mentor(cycle.mentor_id, cycle.mentee_id):
+            continue  # an ended mentorship's cycle is history
+        claimed = db.session.execute(update(ObservationCycle).where(
+            ObservationCycle.id == cycle.id, ObservationCycle.due_reminded_at.is_(None))
+            .values(due_reminded_at=utcnow()).execution_options(synchronize_session=False))
+        if claimed.rowcount != 1:
+            continue
+        when = cycle.planned_for.strftime("%-d %b")
+        notify.send(cycle.mentee_id, "cycle", f"Observation planned for {when}: the recording is due",
+                    f"/cycles/{cycle.id}")
+        notify.send(cycle.mentor_id, "cycle", f"Observation planned for {when}: waiting for the recording",
+                    f"/cycles/{cycle.id}")
+        reminded += 1
+    db.session.flush()
+    return reminded
+
+
+def held_reviews(actor: User, lesson_id: int) -> list[ObservationCycle]:
+    """The observation cycles on a lesson that still hold annotations back (self-review first, the two reviews not
+    both done) and in which ``actor`` takes part and may still work: what the lesson page's notice explains."""
+    stmt = cycles_query(actor).where(
+        ObservationCycle.lesson_id == lesson_id, ObservationCycle.self_review_first.is_(True),
+        (ObservationCycle.self_review_done_at.is_(None)) | (ObservationCycle.mentor_review_done_at.is_(None)))
+    return [cycle for cycle in db.session.execute(stmt).scalars()
+            if policy.may_start_cycle(actor, cycle.mentor_id, cycle.mentee_id)]
 
 
 def stage(cycle: ObservationCycle) -> str:

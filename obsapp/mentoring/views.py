@@ -7,6 +7,7 @@ from datetime import date
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
 from obsapp import policy, uow
@@ -18,7 +19,8 @@ from obsapp.frameworks import services as frameworks
 from obsapp.lessons import services as lessons
 from obsapp.mentoring import growth, model_lessons, notify, services
 from obsapp.mentoring.models import Goal
-from obsapp.mentoring.serialize import entry_payload, evidence_payloads
+from obsapp.mentoring.serialize import entry_payload, evidence_payloads, model_clip_payload
+from obsapp.watch import services as watch
 
 bp = Blueprint("mentoring", __name__, template_folder="templates")
 
@@ -172,6 +174,35 @@ def cycle_page(cycle_id):
                            criteria_choices=_criteria_choices())
 
 
+def self_review_notice(actor, lesson) -> Markup | None:
+    """Above a lesson's player, for the two people of an observation cycle on it that asks for self-review first:
+    what is hidden from whom, until when, and "Mark my review done"."""
+    if not policy.is_signed_in(actor):
+        return None
+    cycles = services.held_reviews(actor, lesson.id)
+    if not cycles:
+        return None
+    notices = []
+    for cycle in cycles:
+        role = policy.cycle_role(actor, cycle)
+        mine = cycle.self_review_done_at if role == "mentee" else cycle.mentor_review_done_at
+        theirs = cycle.mentor_review_done_at if role == "mentee" else cycle.self_review_done_at
+        other = cycle.mentor if role == "mentee" else cycle.mentee
+        notices.append({"cycle": cycle, "role": role, "mine": mine, "theirs": theirs, "other": other})
+    return Markup(render_template("mentoring/_self_review_notice.html", notices=notices, lesson=lesson))  # noqa: S704 - rendered by Jinja with autoescaping
+
+
+@bp.route("/cycles/<int:cycle_id>/review-done", methods=["POST"])
+@login_required
+def review_done(cycle_id):
+    """"Mark my review done" from the lesson page's notice: back to the lesson."""
+    cycle = services.get_cycle(current_user, cycle_id)
+    back = url_for("lessons.lesson_page", lesson_id=cycle.lesson_id) if cycle.lesson_id else \
+        url_for("mentoring.cycle_page", cycle_id=cycle.id)
+    failed, _ = _attempt(lambda: services.mark_review_done(current_user, cycle), "Your review is marked done.", back)
+    return failed or redirect(back)
+
+
 @bp.route("/journal", methods=["GET", "POST"])
 @login_required
 def journal():
@@ -229,8 +260,11 @@ def notifications():
                 return failed
         return redirect(url_for("mentoring.notifications"))
     notes = db.session.execute(notify.query(current_user).limit(200)).scalars().all()
+    ended = {watch.invitation_url(i.session_id) for i in db.session.execute(
+        watch.my_invitations(current_user, include_expired=True).limit(200)).scalars() if i.expired}
+    expired = {note.id for note in notes if note.kind == "watch" and note.url in ended}
     return render_template("mentoring/notifications.html", notes=notes, settings=notify.settings(current_user),
-                           kind_names=notify.mail.KIND_NAMES)
+                           kind_names=notify.mail.KIND_NAMES, expired=expired)
 
 
 @bp.route("/notifications/<int:notification_id>/open", methods=["POST"])
@@ -264,11 +298,14 @@ def growth_page(teacher_id=None):
 @login_required
 def models():
     if request.method == "POST":
-        data = {"lesson_id": _id("lesson_id"), "title": request.form.get("title") or None,
+        clip_id = _id("clip_id")
+        data = {"lesson_id": None if clip_id else _id("lesson_id"), "clip_id": clip_id,
+                "title": request.form.get("title") or None,
                 "note": request.form.get("note", ""), "criterion_ids": _ids("criterion_ids"),
                 "audience": request.form.get("audience", "chosen"), "user_ids": _ids("user_ids")}
-        failed, model = _attempt(lambda: model_lessons.share_model(current_user, data), "Model lesson shared.",
-                                 url_for("mentoring.models"))
+        failed, model = _attempt(lambda: model_lessons.share_model(current_user, data),
+                                 "Model clip shared." if clip_id else "Model lesson shared.",
+                                 url_for("mentoring.models", clip_id=clip_id or None))
         return failed or redirect(url_for("mentoring.model_page", model_id=model.id))
     try:
         criterion_id = int(request.args.get("criterion_id") or 0) or None
@@ -276,9 +313,13 @@ def models():
         criterion_id = None
     found = db.session.execute(model_lessons.models_query(current_user, criterion_id).limit(200)).scalars().all()
     mentees = [row["mentee"] for row in services.mentor_dashboard(current_user)]
+    try:
+        chosen_clip = int(request.args.get("clip_id") or 0) or None
+    except ValueError:
+        chosen_clip = None
     return render_template("mentoring/models.html", models=found, criterion_id=criterion_id,
                            criteria_choices=_criteria_choices(), lessons=_my_lessons(current_user.id),
-                           mentees=mentees)
+                           clips=model_lessons.my_clips(current_user), chosen_clip=chosen_clip, mentees=mentees)
 
 
 @bp.route("/models/<int:model_id>", methods=["GET", "POST"])
@@ -296,7 +337,8 @@ def model_page(model_id):
                 data["t_ms"] = -1
         failed, _ = _attempt(lambda: model_lessons.add_note(current_user, model, data), "Note saved.", here)
         return failed or redirect(here)
-    return render_template("mentoring/model.html", model=model, notes=model_lessons.my_notes(current_user, model))
+    return render_template("mentoring/model.html", model=model, notes=model_lessons.my_notes(current_user, model),
+                           clip=model_clip_payload(model.clip), length_ms=model_lessons.model_length_ms(model))
 
 
 @bp.route("/admin/reflection-prompts", methods=["GET", "POST"])

@@ -8,7 +8,15 @@ from flask_smorest import Blueprint
 from obsapp.lessons import services as lessons
 from obsapp.pagination import paginate
 from obsapp.watch import services
-from obsapp.watch.schemas import WatchSessionListSchema, WatchSessionQuerySchema, WatchSessionSchema
+from obsapp.watch.schemas import (
+    MyInvitationsQuerySchema,
+    WatchCandidateListSchema,
+    WatchInvitationListSchema,
+    WatchInviteSchema,
+    WatchSessionListSchema,
+    WatchSessionQuerySchema,
+    WatchSessionSchema,
+)
 
 blp = Blueprint("watch_api", __name__, url_prefix="/api/v1",
                 description="Watching together: sessions, their live state and their log "
@@ -46,3 +54,40 @@ def session(session_id):
 def end(session_id):
     """End the session for everyone (its host only); ending an ended session changes nothing."""
     return services.session_payload(services.end_session(current_user, session_id))
+
+
+@blp.route("/watch/<string:session_id>/invitations", methods=["POST"])
+@blp.arguments(WatchInviteSchema)
+@blp.response(201, WatchInvitationListSchema)
+@blp.alt_response(409, description="The session has ended (session_ended): its invitations have expired")
+def invite(data, session_id):
+    """The host invites people who may view the lesson to the running session; each gets a notification (kind
+    ``watch``) whose link joins it. Inviting someone again changes nothing; the invitations expire when the session
+    ends (409 ``session_ended`` after that)."""
+    invitations = services.invite(current_user, session_id, data["user_ids"])
+    return {"items": [services.invitation_payload(i) for i in invitations], "next": None}
+
+
+@blp.route("/watch/<string:session_id>/invitations")
+@blp.response(200, WatchInvitationListSchema)
+def session_invitations(session_id):
+    """The session's invitations: all of them for its host, your own for anyone else."""
+    return {"items": [services.invitation_payload(i) for i in services.invitations_of(current_user, session_id)],
+            "next": None}
+
+
+@blp.route("/watch/<string:session_id>/invitation-candidates")
+@blp.response(200, WatchCandidateListSchema)
+def invitation_candidates(session_id):
+    """Who the host may invite: the lesson's owner, the people it is shared with and the owner's mentors."""
+    return {"items": services.invitation_candidates(current_user, session_id), "next": None}
+
+
+@blp.route("/watch-invitations")
+@blp.arguments(MyInvitationsQuerySchema, location="query")
+@blp.response(200, WatchInvitationListSchema)
+def my_invitations(args):
+    """Invitations to watch together sent to you, newest first: those of running sessions (``expired=true``: all)."""
+    page = paginate(services.my_invitations(current_user, include_expired=args["expired"]))
+    page["items"] = [services.invitation_payload(i) for i in page["items"]]
+    return page

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from obsapp.accounts.models import User, UTCDateTime, utcnow
@@ -50,3 +50,24 @@ class WatchEvent(db.Model):
 
     session: Mapped[WatchSession] = relationship(back_populates="events")
     user: Mapped[User | None] = relationship()
+
+
+class WatchInvitation(db.Model):
+    """The host asks someone who may see the lesson to join the session; it expires when the session ends."""
+
+    __tablename__ = "watch_invitations"
+    __table_args__ = (UniqueConstraint("session_id", "user_id", name="uq_watch_invitations_session_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("watch_sessions.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    session: Mapped[WatchSession] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+
+    @property
+    def expired(self) -> bool:
+        return self.session.ended_at is not None

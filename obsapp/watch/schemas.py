@@ -1,6 +1,6 @@
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
-from obsapp.schemas import PageArgsSchema, list_schema
+from obsapp.schemas import Id, PageArgsSchema, StrictSchema, list_schema
 
 
 class WatchPersonSchema(Schema):
@@ -52,3 +52,39 @@ class WatchSessionSchema(Schema):
 
 WatchSessionListSchema = list_schema(WatchSessionSchema, "WatchSessionList")
 WatchSessionQuerySchema = PageArgsSchema
+
+
+class WatchInviteSchema(StrictSchema):
+    user_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=100),
+                           metadata={"description": "people who may view the lesson (see invitation-candidates)"})
+
+
+class WatchInvitationSchema(Schema):
+    id = fields.Integer()
+    session_id = fields.String()
+    lesson_id = fields.Integer()
+    lesson_title = fields.String()
+    user = fields.Nested(WatchPersonSchema, metadata={"description": "the person invited"})
+    invited_by = fields.Nested(WatchPersonSchema, allow_none=True)
+    created_at = fields.DateTime()
+    expired = fields.Boolean(metadata={"description": "the session has ended: the invitation leads nowhere"})
+    join_url = fields.String()
+    url = fields.String(metadata={"description": "the invitation's page: joins the session while it runs"})
+
+
+class WatchInvitationListSchema(Schema):
+    items = fields.List(fields.Nested(WatchInvitationSchema))
+    next = fields.String(allow_none=True, metadata={"description": "URL of the next page, or null"})
+
+
+class WatchCandidateSchema(WatchPersonSchema):
+    invited = fields.Boolean(metadata={"description": "already invited to this session"})
+
+
+class WatchCandidateListSchema(Schema):
+    items = fields.List(fields.Nested(WatchCandidateSchema))
+    next = fields.String(allow_none=True)
+
+
+class MyInvitationsQuerySchema(PageArgsSchema):
+    expired = fields.Boolean(load_default=False, metadata={"description": "also those of ended sessions"})

@@ -15,11 +15,11 @@ from flask import Flask, current_app, url_for
 from sqlalchemy import select, update
 
 from obsapp import policy, uow
-from obsapp.accounts.models import User, utcnow
-from obsapp.errors import Gone, InvalidInput, NotFound
+from obsapp.accounts.models import Mentorship, User, utcnow
+from obsapp.errors import Conflict, Gone, InvalidInput, NotFound
 from obsapp.extensions import db, redis_client, socketio
-from obsapp.lessons.models import Lesson
-from obsapp.watch.models import WatchEvent, WatchSession
+from obsapp.lessons.models import Lesson, LessonShare
+from obsapp.watch.models import WatchEvent, WatchInvitation, WatchSession
 from obsapp.watch.state import (
     LiveSession,
     MemoryStateStore,
@@ -445,6 +445,117 @@ def forward_annotation(lesson_id: int, event: str, annotation: dict) -> None:
             start = annotation.get("start_ms")
             _log(live.session_id, author_id, "note", start if isinstance(start, int) else None,
                  {"annotation_id": annotation.get("id"), "kind": annotation.get("kind")})
+
+
+# --- invitations --------------------------------------------------------------------------------------------
+
+MAX_INVITEES = 100
+NO_INVITATION = "No such invitation."
+
+
+def invitation_url(session_id: str) -> str:
+    """Where an invitation (its notification, its email) leads: the session while it runs, else a notice."""
+    return url_for("watch.invitation_page", session_id=session_id)
+
+
+def invitation_payload(invitation: WatchInvitation) -> dict:
+    session = invitation.session
+    return {
+        "id": invitation.id, "session_id": session.id, "lesson_id": session.lesson_id,
+        "lesson_title": session.lesson.title,
+        "user": {"id": invitation.user.id, "name": invitation.user.name},
+        "invited_by": ({"id": invitation.invited_by.id, "name": invitation.invited_by.name}
+                       if invitation.invited_by else None),
+        "created_at": invitation.created_at, "expired": invitation.expired,
+        "join_url": join_url(session), "url": invitation_url(session.id),
+    }
+
+
+def invitation_candidates(actor: User, session_id: object) -> list[dict]:
+    """Who the host may pick: the lesson's owner, the people it is shared with and the owner's active mentors
+    (each active and still allowed to see the lesson), but the host; ``invited`` marks those already asked."""
+    session = _visible_session(actor, session_id, settle=False)
+    policy.require_watch_host(actor, session, "invite people")
+    lesson = session.lesson
+    ids = {lesson.owner_id}
+    ids.update(db.session.execute(select(LessonShare.user_id).where(LessonShare.lesson_id == lesson.id)).scalars())
+    ids.update(db.session.execute(select(Mentorship.mentor_id).where(
+        Mentorship.mentee_id == lesson.owner_id, Mentorship.ended_at.is_(None))).scalars())
+    ids.discard(actor.id)
+    invited = set(db.session.execute(select(WatchInvitation.user_id).where(
+        WatchInvitation.session_id == session.id)).scalars())
+    people = [user for user in (db.session.get(User, i) for i in ids)
+              if user is not None and policy.may_be_invited_to_watch(user, lesson)]
+    return [{"id": user.id, "name": user.name, "invited": user.id in invited}
+            for user in sorted(people, key=lambda u: (u.name.lower(), u.id))]
+
+
+def invite(actor: User, session_id: object, user_ids: object) -> list[WatchInvitation]:
+    """The host asks people who may see the lesson to join the running session. Each is told once (a notification,
+    made in the same transaction by the mentoring domain); asking again changes nothing. All or nothing: one
+    person who may not be invited refuses the whole request."""
+    session = _visible_session(actor, session_id)
+    policy.require_watch_host(actor, session, "invite people")
+    if not session.active:
+        raise Conflict("This watch session has ended: its invitations have expired.", code="session_ended")
+    if (not isinstance(user_ids, list) or not user_ids or len(user_ids) > MAX_INVITEES
+            or not all(isinstance(i, int) and not isinstance(i, bool) for i in user_ids)):
+        raise InvalidInput(f"Choose between 1 and {MAX_INVITEES} people to invite.",
+                           fields={"user_ids": ["A list of user ids."]})
+    refused, people = [], []
+    for user_id in dict.fromkeys(user_ids):
+        user = db.session.get(User, user_id)
+        if user is None or user.id == actor.id or not policy.may_be_invited_to_watch(user, session.lesson):
+            refused.append(user_id)
+        else:
+            people.append(user)
+    if refused:
+        raise InvalidInput("These people cannot be invited (they cannot see this lesson, or are the host): "
+                           + ", ".join(f"#{i}" for i in refused) + ".",
+                           fields={"user_ids": [f"Cannot be invited: {i}." for i in refused]})
+    already = {row.user_id: row for row in db.session.execute(select(WatchInvitation).where(
+        WatchInvitation.session_id == session.id)).scalars()}
+    result = []
+    for user in people:
+        invitation = already.get(user.id)
+        if invitation is None:
+            invitation = WatchInvitation(session_id=session.id, user_id=user.id, invited_by_id=actor.id,
+                                         created_at=utcnow())
+            db.session.add(invitation)
+        result.append(invitation)
+    db.session.flush()
+    return result
+
+
+def invitations_of(actor: User, session_id: object) -> list[WatchInvitation]:
+    """A session's invitations: the host sees all of them, anyone else who may see the session only their own."""
+    session = _visible_session(actor, session_id, settle=False)
+    stmt = select(WatchInvitation).where(WatchInvitation.session_id == session.id)
+    if not policy.is_watch_host(actor, session):
+        stmt = stmt.where(WatchInvitation.user_id == actor.id)
+    return list(db.session.execute(stmt.order_by(WatchInvitation.id)).scalars())
+
+
+def my_invitations(actor: User, *, include_expired: bool = False):
+    """A query of the invitations sent to ``actor`` (of sessions on lessons they may still see), newest first;
+    only those of running sessions unless ``include_expired``."""
+    stmt = (select(WatchInvitation).join(WatchSession, WatchSession.id == WatchInvitation.session_id)
+            .where(policy.watch_invitation_filter(actor, WatchInvitation.user_id),
+                   policy.lesson_id_filter(actor, WatchSession.lesson_id)))
+    if not include_expired:
+        stmt = stmt.where(WatchSession.ended_at.is_(None))
+    return stmt.order_by(WatchInvitation.created_at.desc(), WatchInvitation.id.desc())
+
+
+def invitation_for(actor: User, session_id: object) -> WatchInvitation:
+    """``actor``'s invitation to the session (NotFound if there is none, or they may no longer see the lesson)."""
+    session = _visible_session(actor, session_id, settle=False)
+    invitation = db.session.execute(select(WatchInvitation).where(
+        WatchInvitation.session_id == session.id,
+        policy.watch_invitation_filter(actor, WatchInvitation.user_id))).scalar()
+    if invitation is None:
+        raise NotFound(NO_INVITATION)
+    return invitation
 
 
 # --- ending -------------------------------------------------------------------------------------------------

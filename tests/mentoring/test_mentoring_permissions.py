@@ -9,9 +9,11 @@ from sqlalchemy import select
 
 from obsapp import policy
 from obsapp.annotations.models import Annotation
+from obsapp.clips.models import Clip
 from obsapp.extensions import db
 from obsapp.lessons.models import Lesson
 from obsapp.mentoring.models import Goal, JournalEntry, ModelLesson, ModelRecipient, Notification, ObservationCycle
+from obsapp.watch.models import WatchInvitation, WatchSession
 
 ROLES = ["teacher", "active mentor", "ended mentor", "mentor of someone else", "admin", "stranger",
          "deactivated mentor", "anonymous"]
@@ -33,6 +35,11 @@ TABLE = {
     "model lesson: see (shared with the stranger)": {"teacher", "stranger"},
     "model lesson: watch its lesson": {"teacher", "active mentor", "stranger"},
     "model lesson: stop sharing": {"teacher"},
+    "model clip: see the clip (shared with the stranger)": {"teacher", "active mentor", "stranger"},
+    "model clip: watch the rest of its lesson": {"teacher", "active mentor"},
+    "watch session on the teacher's lesson: invite people (its host)": {"teacher"},
+    "watch session on the teacher's lesson: be invited": {"teacher", "active mentor"},
+    "watch invitation to the active mentor: see it": {"active mentor"},
 }
 
 
@@ -67,10 +74,21 @@ def world(make_user, make_lesson, make_mentorship):
     modelled = make_lesson(teacher, title="Model", status="ready", duration_ms=10_000)
     model = ModelLesson(lesson_id=modelled.id, owner_id=teacher.id, title="Model", audience="chosen",
                         recipients=[ModelRecipient(user_id=people["stranger"].id)])
-    db.session.add_all([goal, private, shared, note, cycle, by_mentor, by_teacher, model])
+    clipped = make_lesson(teacher, title="Clipped", status="ready", duration_ms=10_000)
+    clip = Clip(lesson_id=clipped.id, creator_id=teacher.id, start_ms=0, end_ms=2000, title="A moment")
+    db.session.add(clip)
+    db.session.flush()
+    clip_model = ModelLesson(lesson_id=clipped.id, clip_id=clip.id, owner_id=teacher.id, title="Clip",
+                             audience="chosen", recipients=[ModelRecipient(user_id=people["stranger"].id)])
+    session = WatchSession(id="policy-table-session", lesson_id=lesson.id, host_id=teacher.id)
+    invitation = WatchInvitation(session_id=session.id, user_id=mentor.id, invited_by_id=teacher.id)
+    db.session.add_all([goal, private, shared, note, cycle, by_mentor, by_teacher, model, clip_model, session])
+    db.session.flush()
+    db.session.add(invitation)
     db.session.commit()
     return SimpleNamespace(people=people, lesson=lesson, goal=goal, private=private, shared=shared, note=note,
-                           cycle=cycle, by_mentor=by_mentor, by_teacher=by_teacher, model=model, modelled=modelled)
+                           cycle=cycle, by_mentor=by_mentor, by_teacher=by_teacher, model=model, modelled=modelled,
+                           clip=clip, clipped=clipped, session=session, invitation=invitation)
 
 
 def _allows(world, rule, actor) -> bool:
@@ -106,6 +124,19 @@ def _allows(world, rule, actor) -> bool:
         return policy.can(actor, "view", w.modelled)
     if rule == "model lesson: stop sharing":
         return policy.may_manage_model(actor, w.model)
+    if rule == "model clip: see the clip (shared with the stranger)":
+        return policy.can_view_clip(actor, w.clip)
+    if rule == "model clip: watch the rest of its lesson":
+        return policy.can(actor, "view", w.clipped) and policy.can_view_clip_lesson(actor, w.clip)
+    if rule == "watch session on the teacher's lesson: invite people (its host)":
+        return policy.is_signed_in(actor) and policy.can_watch(actor, w.lesson) and policy.is_watch_host(actor,
+                                                                                                        w.session)
+    if rule == "watch session on the teacher's lesson: be invited":
+        return policy.may_be_invited_to_watch(actor, w.lesson)
+    if rule == "watch invitation to the active mentor: see it":
+        return policy.is_signed_in(actor) and db.session.execute(select(WatchInvitation.id).where(
+            WatchInvitation.id == w.invitation.id,
+            policy.watch_invitation_filter(actor, WatchInvitation.user_id))).first() is not None
     raise AssertionError(rule)
 
 
@@ -131,8 +162,12 @@ def test_sql_filters_follow_the_table(world, role):
     models = db.session.execute(select(ModelLesson.id).where(policy.models_filter(
         actor, ModelLesson.id, ModelLesson.owner_id, ModelLesson.audience))).scalars().all()
     assert (world.model.id in models) == (role in TABLE["model lesson: see (shared with the stranger)"])
-    lessons = db.session.execute(select(Lesson.id).where(policy.lesson_filter(actor, Lesson.id, Lesson.owner_id)))
-    assert (world.modelled.id in set(lessons.scalars())) == (role in TABLE["model lesson: watch its lesson"])
+    lessons = set(db.session.execute(select(Lesson.id).where(policy.lesson_filter(actor, Lesson.id, Lesson.owner_id)))
+                  .scalars())
+    assert (world.modelled.id in lessons) == (role in TABLE["model lesson: watch its lesson"])
+    assert (world.clipped.id in lessons) == (role in TABLE["model clip: watch the rest of its lesson"])
+    clips = set(db.session.execute(select(Clip.id).where(policy.clip_filter(actor, Clip.id))).scalars())
+    assert (world.clip.id in clips) == (role in TABLE["model clip: see the clip (shared with the stranger)"])
     if policy.can(actor, "view", world.lesson):
         lesson = db.session.get(Lesson, world.lesson.id)
         seen = set(db.session.execute(select(Annotation.id).where(

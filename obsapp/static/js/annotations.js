@@ -3,6 +3,7 @@
 import { api, announce, formatTime, h } from "./app.js";
 import { openClipDialog } from "./clips.js";
 import { CriteriaPicker } from "./criteria-picker.js";
+import { openGoalPicker } from "./goal-picker.js";
 
 const KIND_LABELS = { strength: "Strength", growth: "Growth area", question: "Question", note: "Note" };
 const KIND_COLORS = { strength: "#1e7d43", growth: "#c26a00", question: "#3b5fc0", note: "#6b6b6b" };
@@ -292,6 +293,11 @@ export class AnnotationPanel {
     if (this.canWrite && this.lesson.status === "ready") {
       buttons.push(h("button", { type: "button", class: "button small", "aria-label": `Make clip of ${label}`,
         onclick: () => this.clip(a) }, "Make clip"));
+    }
+    if (a.id) {
+      buttons.push(h("button", { type: "button", class: "button small", "aria-label": `Add to goal: ${label}`,
+        "aria-haspopup": "dialog", onclick: () => openGoalPicker({ kind: "annotation", id: a.id, label: `The annotation at ${label}` }) },
+      "Add to goal"));
     }
     return buttons.length ? h("div", { class: "row annotation-actions" }, buttons) : null;
   }

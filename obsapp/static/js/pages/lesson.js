@@ -2,6 +2,7 @@
 // (annotations.js) and clip list (lesson-clips.js), owner actions.
 import { AnnotationPanel } from "../annotations.js";
 import { api, announce } from "../app.js";
+import "../goal-picker.js"; // "Add to a goal" (the lesson's button; annotations.js adds one per annotation)
 import { ClipList } from "../lesson-clips.js";
 import { LessonPlayer, installShortcuts } from "../player.js";
 import { setupShareDialog } from "../share.js";
