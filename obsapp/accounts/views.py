@@ -206,6 +206,28 @@ def tokens():
     return render_template("accounts/tokens.html", tokens=services.list_tokens(current_user), new_token=new_token)
 
 
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change my password; my other sessions end and my API tokens are revoked, this session stays."""
+    error = None
+    if request.method == "POST":
+        new = request.form.get("new_password", "")
+        if new != request.form.get("new_password_again", ""):
+            error = "The two new passwords are not the same."
+        else:
+            try:
+                user = current_user._get_current_object()
+                services.change_password(user, request.form.get("current_password", ""), new)
+                login_user(user)  # this session carries the new session version: it stays signed in
+                flash("Your password is changed. You are signed out everywhere else, and your API tokens are "
+                      "revoked.", "success")
+                return redirect(url_for("accounts.tokens"))
+            except ObsError as exc:
+                error = exc.message
+    return render_template("accounts/change_password.html", error=error), (422 if error else 200)
+
+
 def _admin_only():
     if not policy.is_admin(current_user):
         abort(403)
