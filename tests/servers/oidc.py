@@ -388,6 +388,8 @@ PEOPLE = [  # username at the provider; the obsapp account each has (None: none)
      "account": "gus@school.test", "deactivated": True},
     {"username": "otto", "sub": "sub-otto", "email": "otto@elsewhere.test", "email_verified": True,
      "account": "otto@elsewhere.test"},
+    {"username": "olga", "sub": "sub-olga", "email": "olga@other.test", "email_verified": True,
+     "account": "olga@other.test"},
     {"username": "eve", "sub": "sub-eve", "email": "eve@school.test", "email_verified": True,
      "account": "eve@school.test", "id_token_expires_in": -600},
     {"username": "fay", "sub": "sub-fay", "email": "fay@school.test", "email_verified": True,
