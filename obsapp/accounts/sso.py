@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from obsapp.accounts.models import SsoIdentity, User, utcnow
+from obsapp.accounts.models import AccountLink, SsoIdentity, User, utcnow
 from obsapp.accounts.passwords import hash_password
-from obsapp.accounts.services import MAX_EMAIL, normalise_email
+from obsapp.accounts.services import INVITE, MAX_EMAIL, NO_PASSWORD, normalise_email
 from obsapp.config import SettingsError
 from obsapp.extensions import db
 
@@ -168,6 +168,9 @@ def sign_in(provider: Provider, claims: dict) -> User:
     if not user.is_active:
         _log_refusal(provider, email, "account deactivated")
         raise SignInRefused(f"The account for {email} is deactivated, so it cannot sign in. Ask an administrator.")
+    if user.password_hash == NO_PASSWORD:  # an invitee signing in with the school account: the invitation is used
+        user.password_hash = hash_password(secrets.token_urlsafe(32))
+        db.session.execute(delete(AccountLink).where(AccountLink.user_id == user.id, AccountLink.purpose == INVITE))
     now = utcnow()
     if identity is None:
         identity = db.session.execute(select(SsoIdentity).where(SsoIdentity.issuer == issuer,

@@ -132,3 +132,16 @@ def test_without_providers_the_login_page_has_no_sso_buttons(app):
     assert app.test_client().get("/login/sso/google").status_code == 404
     assert app.test_client().get("/login/sso/google/callback?code=x&state=y").status_code == 404
     assert User  # the model module is importable with the new table
+
+
+def test_an_invitee_signing_in_with_the_school_account_uses_the_invitation():
+    from obsapp.accounts import services
+
+    user, _, plain, _ = services.invite_user(None, email="new@school.test", name="Nia Okafor")
+    db.session.commit()
+    assert services.is_pending(user)
+    assert sso.sign_in(GOOGLE, _claims("new@school.test")) == user
+    db.session.commit()
+    assert not services.is_pending(user) and services.pending_invites(None) == []
+    with pytest.raises(Exception, match="not valid any more"):
+        services.find_link(plain, services.INVITE)
