@@ -127,3 +127,18 @@ def test_a_session_from_before_versions_existed_holds_until_the_first_change(app
     services.end_other_sessions(user)
     db.session.commit()
     assert not _signed_in(client)
+
+
+def test_changing_a_password_needs_a_signed_in_person_and_the_csrf_token(app, make_user, browser_client):
+    anonymous = app.test_client().post("/api/v1/me/password", json={"current_password": PASSWORD,
+                                                                     "new_password": NEW})
+    assert anonymous.status_code == 401
+    assert app.test_client().get("/account/password").status_code == 302  # to the login page
+    user = make_user()
+    here = browser_client(user)
+    forged = here.post("/api/v1/me/password", json={"current_password": PASSWORD, "new_password": NEW})
+    assert forged.status_code == 400 and forged.get_json()["error"]["code"] == "csrf_failed"
+    extra = here.post("/api/v1/me/password", json={"current_password": PASSWORD, "new_password": NEW, "x": 1},
+                      headers={"X-CSRFToken": here.csrf})
+    assert extra.status_code == 422
+    assert _signed_in(browser_client(user))  # nothing changed
