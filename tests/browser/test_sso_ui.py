@@ -44,3 +44,28 @@ def test_a_refused_sign_in_says_why_on_the_login_page(page, sso_site):
     assert "There is no obsapp account for stan@school.test" in alert.inner_text()
     assert page.get_by_role("link", name=f"Sign in with {LABEL}").is_visible()  # try again, or use the password
     assert axe_violations(page, impacts=("serious", "critical")) == []
+
+
+def test_changing_the_password_signs_out_the_other_browser(page, new_page, sso_site):
+    from tests.servers.oidc import PASSWORD
+
+    other = new_page()
+    for browser_page in (page, other):  # the same person signed in in two browsers, with the school account
+        browser_page.goto(sso_site.url + "/login")
+        browser_page.get_by_role("link", name=f"Sign in with {LABEL}").click()
+        _at_provider(browser_page, sso_site, "otto")
+        browser_page.wait_for_url(sso_site.url + "/")
+    page.goto(sso_site.url + "/account/tokens")
+    page.get_by_role("link", name="Change your password").click()
+    page.wait_for_url(sso_site.url + "/account/password")
+    assert axe_violations(page, impacts=("serious", "critical")) == []
+    page.get_by_label("Current password").fill(PASSWORD)
+    page.get_by_label("New password", exact=True).fill("a new passphrase for otto")
+    page.get_by_label("New password again").fill("a new passphrase for otto")
+    page.get_by_role("button", name="Change password").click()
+    page.wait_for_url(sso_site.url + "/account/tokens")
+    assert page.get_by_text("You are signed out everywhere else").is_visible()
+    other.goto(sso_site.url + "/")
+    assert other.url.startswith(sso_site.url + "/login"), other.url  # the other browser is signed out
+    page.goto(sso_site.url + "/")
+    assert page.url == sso_site.url + "/"  # this one stays
