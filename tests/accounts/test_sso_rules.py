@@ -145,3 +145,27 @@ def test_an_invitee_signing_in_with_the_school_account_uses_the_invitation():
     assert not services.is_pending(user) and services.pending_invites(None) == []
     with pytest.raises(Exception, match="not valid any more"):
         services.find_link(plain, services.INVITE)
+
+
+def test_a_provider_that_cannot_be_reached_gives_a_readable_page(app):
+    """A provider configured but down (nothing listens on its port): the button's link answers the login page
+    with a "try again" message and 502, never a 500."""
+    from tests.servers.oidc import free_port
+
+    issuer = f"http://127.0.0.1:{free_port()}"
+    config = {"OIDC_PROVIDERS": "down", "OIDC_DOWN_ISSUER": issuer, "OIDC_DOWN_CLIENT_ID": "c"}
+    saved = app.extensions[sso.EXTENSION]
+    settings = {key: app.config.get(key) for key in config}
+    app.config.update(config)
+    try:
+        app.extensions.pop("authlib.integrations.flask_client", None)
+        sso.init_app(app)
+        client = app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        assert "Sign in with Down" in page
+        answer = client.get("/login/sso/down")
+        assert answer.status_code == 502
+        assert "Down could not be reached just now" in answer.get_data(as_text=True)
+    finally:
+        app.config.update(settings)
+        app.extensions[sso.EXTENSION] = saved
