@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import urlsplit
 
 import requests
@@ -78,6 +79,8 @@ def sso_callback(name: str):
     label = provider.label
     if request.args.get("error"):
         error = request.args["error"]
+        # the code is shown on the page: only an OAuth error code's characters (anyone can craft this link)
+        error = error if re.fullmatch(r"[a-z_]{1,40}", error) else "error"
         log.info("sso: %s answered %s: %s", provider.name, error, request.args.get("error_description", ""))
         if error == "access_denied":
             message = f"You did not allow obsapp to use your {label} account, so you are not signed in."
@@ -96,7 +99,8 @@ def sso_callback(name: str):
             message = (f"That sign-in with {label} is no longer valid: it was started in another browser or tab, "
                        f"or already used. Start again with \"Sign in with {label}\".")
         else:
-            message = (f"{label} did not accept the sign-in ({getattr(exc, 'description', None) or exc.error}). "
+            reason = str(getattr(exc, "description", None) or exc.error)[:200]
+            message = (f"{label} did not accept the sign-in ({reason}). "
                        f"Start again with \"Sign in with {label}\".")
         return _login_page(error=message), 400
     except JoseError as exc:  # a bad signature, an expired ID token, a wrong nonce, issuer or audience

@@ -137,3 +137,6 @@ def test_unknown_provider_and_provider_errors_never_answer_500(sso_site):
     answer = session.get(f"{sso_site.url}/login/sso/{PROVIDER_NAME}/callback",
                          params={"error": "server_error", "error_description": "boom", "state": "s"}, timeout=30)
     assert answer.status_code == 400 and "could not sign you in (server_error)" in answer.text
+    crafted = session.get(f"{sso_site.url}/login/sso/{PROVIDER_NAME}/callback",
+                          params={"error": "Call 555-0100 to unlock your account", "state": "s"}, timeout=30)
+    assert crafted.status_code == 400 and "555-0100" not in crafted.text  # only an error code's characters shown
