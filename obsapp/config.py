@@ -89,6 +89,10 @@ SETTINGS: dict[str, tuple[object, object]] = {
     "RESET_TOKEN_MINUTES": (60, _int),
     "RESET_RATE_LIMIT": ("5 per 15 minutes", str),
     "INVITE_TOKEN_DAYS": (7, _int),
+    # Single sign-on (obsapp/accounts/sso.py): provider names; each has OBSAPP_OIDC_<NAME>_ISSUER, _CLIENT_ID,
+    # _CLIENT_SECRET, _LABEL and _DOMAINS
+    "OIDC_PROVIDERS": ("", str),
+    "OIDC_CREATE_ACCOUNTS": (False, _bool),  # an unknown verified address gets an account on its first sign-in
 }
 CONSENTS = ("all_consented", "some_not_consented", "unknown")
 

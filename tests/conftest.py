@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, event
 from obsapp import create_app
 from obsapp.extensions import db, limiter
 from tests.servers import database as test_database
+from tests.servers.oidc import sso_site  # noqa: F401 - obsapp serve signing in through a throwaway OIDC provider
 from tests.servers.redis import redis_server  # noqa: F401 - the session's throwaway redis-server fixture
 from tests.servers.s3 import s3_server  # noqa: F401 - the session's throwaway SeaweedFS (S3) fixture
 from tests.waiting import wait_for_server

@@ -21,6 +21,7 @@ from obsapp.accounts.schemas import (
     MentorshipSchema,
     MeSchema,
     NewTokenSchema,
+    PasswordChangeSchema,
     PendingInviteListSchema,
     PeopleImportFormSchema,
     PeopleImportResultSchema,
@@ -161,6 +162,19 @@ def invite_accept(data):
 def me():
     """The signed-in person, with their mentees and mentors."""
     return me_payload(current_user)
+
+
+@blp.route("/me/password", methods=["POST"])
+@blp.arguments(PasswordChangeSchema)
+@blp.response(204)
+@blp.alt_response(422, description="The current password is wrong (wrong_password) or the new one too short")
+def change_password(data):
+    """Change my password. Every other session of mine ends and all my API tokens are revoked (the token making
+    this call too); a session cookie making it stays signed in."""
+    user = current_user._get_current_object()
+    services.change_password(user, data["current_password"], data["new_password"])
+    if not g.auth_via_token:
+        login_user(user)  # this session carries the new session version
 
 
 @blp.route("/users")

@@ -7,7 +7,7 @@ from flask import Flask, current_app, g, redirect, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
-from obsapp.accounts import services
+from obsapp.accounts import services, sso
 from obsapp.accounts.models import User
 from obsapp.errors import Unauthorized, wants_json
 from obsapp.extensions import csrf, db, limiter, login_manager
@@ -34,11 +34,18 @@ class SessionInterface(SecureCookieSessionInterface):
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
+    """The session's user: its id is "<user id>:<session version>" (User.get_id); a session made before the
+    password last changed carries an older version and is signed out. A bare "<user id>" (a session from before
+    versions existed) holds only while the version is still 0."""
+    raw_id, _, version = str(user_id).partition(":")
     try:
-        user = db.session.get(User, int(user_id))
+        user = db.session.get(User, int(raw_id))
+        version_number = int(version) if version else 0
     except (TypeError, ValueError):
         return None
-    return user if user is not None and user.is_active else None
+    if user is None or not user.is_active or version_number != (user.session_version or 0):
+        return None
+    return user
 
 
 @login_manager.unauthorized_handler
@@ -125,3 +132,4 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     app.before_request(authenticate_request)
+    sso.init_app(app)

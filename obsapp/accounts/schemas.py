@@ -82,6 +82,11 @@ class ResetRequestAnswerSchema(StrictSchema):
     message = fields.String(metadata={"description": "the same whether or not the address has an account"})
 
 
+class PasswordChangeSchema(StrictSchema):
+    current_password = fields.String(required=True, load_only=True)
+    new_password = fields.String(required=True, load_only=True, metadata={"description": "at least 8 characters"})
+
+
 class ResetConfirmSchema(StrictSchema):
     token = fields.String(required=True, validate=validate.Length(min=1, max=200), load_only=True,
                           metadata={"description": "the last part of the emailed /reset/<token> link"})

@@ -98,7 +98,36 @@ def update_user(actor: User | None, user: User, *, name: str | None = None, is_a
     if password is not None:
         _check_password(password)
         user.password_hash = hash_password(password)
+        end_other_sessions(user)  # set by an admin: every session and token of the person ends
     db.session.flush()
+    return user
+
+
+def end_other_sessions(user: User) -> int:
+    """After a password change: every signed-in session of ``user`` ends (their cookies carry the old session
+    version, see auth.load_user) and every API token is revoked. The request that changed the password keeps its
+    own session by signing in again (login_user stores the new version). Returns how many tokens were revoked."""
+    user.session_version = (user.session_version or 0) + 1
+    revoked = 0
+    for token in db.session.execute(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).scalars():
+        token.revoked_at = utcnow()
+        revoked += 1
+    db.session.flush()
+    return revoked
+
+
+def change_password(user: User, current_password: str, new_password: str) -> User:
+    """A signed-in person changes their own password: the current one must match. Their other sessions and their
+    API tokens end (the caller signs the current session in again)."""
+    ok, _ = verify_password(user.password_hash, current_password or "")
+    if not ok:
+        raise InvalidInput("Your current password is not right.", code="wrong_password",
+                           fields={"current_password": ["Not your current password."]})
+    _check_password(new_password)
+    user.password_hash = hash_password(new_password)
+    end_other_sessions(user)
     return user
 
 
@@ -326,7 +355,7 @@ def reset_password(plain: str, password: str) -> User:
     user = link.user
     user.password_hash = hash_password(password)
     link.used_at = utcnow()
-    db.session.flush()
+    end_other_sessions(user)  # whoever knew the old password is signed out, their tokens revoked
     return user
 
 

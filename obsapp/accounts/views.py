@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+import requests
+from authlib.common.errors import AuthlibBaseError
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from joserfc.errors import JoseError
 
 from obsapp import mail, policy
-from obsapp.accounts import importing, services
+from obsapp.accounts import importing, services, sso
 from obsapp.accounts.auth import login_rate_limits, reset_rate_limits
 from obsapp.accounts.models import utcnow
 from obsapp.errors import InvalidInput, ObsError
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
+log = logging.getLogger(__name__)
+SSO_NEXT = "obsapp.sso_next"  # where to go after signing in with a provider (kept in the session meanwhile)
 
 
 def _safe_next(target: str | None) -> str:
@@ -38,8 +45,82 @@ def login():
             return redirect(_safe_next(request.args.get("next") or request.form.get("next")))
         g.login_failed = True
         error = "Invalid email or password."
-    return render_template("accounts/login.html", error=error, email=email,
-                           next=request.args.get("next", "")), (401 if error else 200)
+    return _login_page(error=error, email=email), (401 if error else 200)
+
+
+def _login_page(*, error: str | None = None, email: str = ""):
+    return render_template("accounts/login.html", error=error, email=email, next=request.args.get("next", ""),
+                           sso_providers=sso.providers())
+
+
+@bp.route("/login/sso/<name>")
+def sso_start(name: str):
+    """"Sign in with <label>": off to the provider (state, nonce and the PKCE verifier kept in the session)."""
+    provider = sso.provider(name)
+    if provider is None:
+        abort(404)
+    session[SSO_NEXT] = _safe_next(request.args.get("next"))
+    try:
+        return sso.client(provider.name).authorize_redirect(
+            url_for("accounts.sso_callback", name=provider.name, _external=True))
+    except (AuthlibBaseError, requests.RequestException, ValueError) as exc:
+        log.warning("sso: %s's discovery document could not be read: %s", provider.name, exc)
+        return _login_page(error=f"{provider.label} could not be reached just now, so you cannot sign in with it. "
+                                 "Try again in a moment, or sign in with your email and password."), 502
+
+
+@bp.route("/login/sso/<name>/callback")
+def sso_callback(name: str):
+    """The provider sends the browser back here with a code (or an error): the code is exchanged for tokens, the
+    ID token checked (signature against the JWKS, issuer, audience, expiry, nonce), and the account matched."""
+    provider = sso.provider(name)
+    if provider is None:
+        abort(404)
+    label = provider.label
+    if request.args.get("error"):
+        error = request.args["error"]
+        # the code is shown on the page: only an OAuth error code's characters (anyone can craft this link)
+        error = error if re.fullmatch(r"[a-z_]{1,40}", error) else "error"
+        log.info("sso: %s answered %s: %s", provider.name, error, request.args.get("error_description", ""))
+        if error == "access_denied":
+            message = f"You did not allow obsapp to use your {label} account, so you are not signed in."
+        else:
+            message = (f"{label} could not sign you in ({error}). Try again, or sign in with your email and "
+                       "password.")
+        return _login_page(error=message), 400
+    if not request.args.get("state") or not request.args.get("code"):
+        return _login_page(error=f"That answer from {label} is incomplete. Start again with "
+                                 f"\"Sign in with {label}\"."), 400
+    try:
+        token = sso.client(provider.name).authorize_access_token()
+    except AuthlibBaseError as exc:  # a state that is not this browser's, or a refused code
+        log.warning("sso: %s sign-in failed: %s", provider.name, exc)
+        if getattr(exc, "error", "") == "mismatching_state":
+            message = (f"That sign-in with {label} is no longer valid: it was started in another browser or tab, "
+                       f"or already used. Start again with \"Sign in with {label}\".")
+        else:
+            reason = str(getattr(exc, "description", None) or exc.error)[:200]
+            message = (f"{label} did not accept the sign-in ({reason}). "
+                       f"Start again with \"Sign in with {label}\".")
+        return _login_page(error=message), 400
+    except JoseError as exc:  # a bad signature, an expired ID token, a wrong nonce, issuer or audience
+        log.warning("sso: %s's ID token was refused: %s", provider.name, exc)
+        return _login_page(error=f"The answer from {label} could not be verified ({exc.error}), so you are not "
+                                 f"signed in. Start again; if it happens again, tell your administrator."), 400
+    except (requests.RequestException, ValueError) as exc:
+        log.warning("sso: %s could not be reached: %s", provider.name, exc)
+        return _login_page(error=f"{label} could not be reached just now. Try again in a moment."), 502
+    claims = dict(token.get("userinfo") or {})
+    if not claims:
+        return _login_page(error=f"{label} did not send an ID token, so you are not signed in."), 400
+    try:
+        user = sso.sign_in(provider, claims)
+    except sso.SignInRefused as exc:
+        return _login_page(error=exc.message), 403
+    target = session.pop(SSO_NEXT, None)
+    logout_user()
+    login_user(user)
+    return redirect(_safe_next(target))
 
 
 FORGOT_ANSWER = ("If an account uses that address, we have emailed it a link to choose a new password. "
@@ -127,6 +208,28 @@ def tokens():
             return redirect(url_for("accounts.tokens"))
         _, new_token = services.create_token(current_user, current_user, request.form.get("name", ""))
     return render_template("accounts/tokens.html", tokens=services.list_tokens(current_user), new_token=new_token)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change my password; my other sessions end and my API tokens are revoked, this session stays."""
+    error = None
+    if request.method == "POST":
+        new = request.form.get("new_password", "")
+        if new != request.form.get("new_password_again", ""):
+            error = "The two new passwords are not the same."
+        else:
+            try:
+                user = current_user._get_current_object()
+                services.change_password(user, request.form.get("current_password", ""), new)
+                login_user(user)  # this session carries the new session version: it stays signed in
+                flash("Your password is changed. You are signed out everywhere else, and your API tokens are "
+                      "revoked.", "success")
+                return redirect(url_for("accounts.tokens"))
+            except ObsError as exc:
+                error = exc.message
+    return render_template("accounts/change_password.html", error=error), (422 if error else 200)
 
 
 def _admin_only():

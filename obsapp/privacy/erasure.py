@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
 
 from obsapp import policy, uow
-from obsapp.accounts.models import ApiToken, Mentorship, User, utcnow
+from obsapp.accounts.models import ApiToken, Mentorship, SsoIdentity, User, utcnow
 from obsapp.accounts.passwords import hash_password
 from obsapp.annotations.models import Annotation, Reply
 from obsapp.clips.models import Clip, FeedbackItem, Reel
@@ -54,6 +54,7 @@ def erase_person(actor: User | None, user_id: int, confirm: str | None) -> dict:
 
     removed.update(_erase_annotations(person))
     removed["tokens"] = _delete(ApiToken, ApiToken.user_id == person.id)
+    removed["sign_in_links"] = _delete(SsoIdentity, SsoIdentity.user_id == person.id)  # single sign-on accounts
     removed["mentorships"] = _delete(Mentorship, or_(Mentorship.mentor_id == person.id,
                                                      Mentorship.mentee_id == person.id))
     removed["shares_with_them"] = _delete(LessonShare, LessonShare.user_id == person.id)

@@ -79,6 +79,7 @@ class RemovedSchema(StrictSchema):
                                                                       "because others replied"})
     replies_deleted = fields.Integer()
     tokens = fields.Integer()
+    sign_in_links = fields.Integer(metadata={"description": "single sign-on accounts linked to theirs"})
     mentorships = fields.Integer()
     shares_with_them = fields.Integer()
     clips_and_reels_sent_to_them = fields.Integer()
