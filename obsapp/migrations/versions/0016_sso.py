@@ -2,7 +2,7 @@
 (raised when a password changes, ending the other sessions)
 
 Revision ID: 0016
-Revises: 0015
+Revises: 0020
 Create Date: 2026-12-05 11:50:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0016'
-down_revision = '0015'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
