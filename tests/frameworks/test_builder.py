@@ -119,3 +119,14 @@ def test_only_admins_reach_the_builder(browser_client, make_user):
     client = browser_client(make_user())
     assert client.get("/admin/frameworks/new").status_code == 403
     assert client.post("/admin/frameworks/new", data={"csrf_token": client.csrf, "op": "save"}).status_code == 403
+
+
+def test_unknown_or_out_of_range_changes_leave_the_draft_as_it_was(browser_client, make_user):
+    client = browser_client(make_user(admin=True))
+    url = "/admin/frameworks/new"
+    data = _form(client, url, name="Draft", slug="draft-rubric", p0__code="D", p0__name="Doing")
+    for op in ("remove-process-7", "up-criterion--1-0", "down-criterion-0-9", "add-criterion-x", "explode", "up-process-0"):
+        response = _post(client, url, data, op)
+        assert response.status_code == 200, op
+        assert _fields(response.get_data(as_text=True)) == data, op
+    assert db.session.query(Framework).filter_by(slug="draft-rubric").count() == 0
