@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.browser.axe import axe_violations
-from tests.browser.test_lesson_page_sizes import _open_lesson, _ready_lesson
+from tests.browser.test_lesson_page_sizes import ARTIFACTS, _open_lesson, _ready_lesson
 
 pytestmark = pytest.mark.browser
 
@@ -118,8 +118,11 @@ def test_admin_builds_a_framework_by_keyboard_and_a_mentor_tags_with_it(page, li
     assert preview.locator("li li").all_inner_texts() == ["PL.1 Clear objectives M", "PL.2 Resources chosen",
                                                          "EN.2 Questions that probe N", "EN.1 Checking understanding"]
 
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "framework-builder-390x844.png"), full_page=True)
     page.set_viewport_size(LAPTOP)
     _accessible(page, "the builder at 1366x800, filled in")
+    page.screenshot(path=str(ARTIFACTS / "framework-builder-1366x800.png"))
     _press_button(page, "save")
     page.wait_for_url(live_server.url + "/admin/frameworks")
     assert "Saved Our school rubric (version 1, 6 criteria)." in page.locator(".flashes").inner_text()
