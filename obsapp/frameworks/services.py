@@ -452,7 +452,8 @@ def builder_problems(document: dict, *, editing: Framework | None = None) -> dic
             problems[f"{field}-name"] = f"Give {what} a name."
         elif len(item["name"].strip()) > MAX_NAME:
             problems[f"{field}-name"] = f"A name is at most {MAX_NAME} characters."
-        key = item.get("hotkey", "").strip().lower()
+        raw = item.get("hotkey", "")
+        key = raw.strip().lower() or raw[:1]  # a space typed as the key is the page's play/pause, not "no key"
         if key:
             if problem := hotkey_problem(key):
                 problems[f"{field}-hotkey"] = problem[0].upper() + problem[1:] + "."
