@@ -31,7 +31,9 @@ def hotkey_problem(key) -> str | None:
     """Why ``key`` can't be a criterion's hotkey, or None when it can."""
     key = str(key)
     if not HOTKEY.match(key):
-        return f"hotkey {key!r} must be one lowercase letter or digit"
+        return (f"hotkey {key!r} must be one lowercase letter or digit" + (
+            " (Space, the arrow keys and ? stay with the page: Space plays, ? shows the keys)"
+            if key.strip() in ("", "?") or key.startswith("Arrow") else ""))
     if key in RESERVED_KEYS:
         return (f"hotkey {key!r} is taken by the player (J, K and L move through the video; A adds an annotation, "
                 "I and O mark a span, F flags a moment)")
@@ -374,3 +376,155 @@ def set_offered_frameworks(actor, lesson, framework_ids: list[int] | None) -> No
     if slugs:
         db.session.add_all(LessonFramework(lesson_id=lesson.id, slug=s, position=n) for n, s in enumerate(slugs))
     db.session.flush()
+
+
+# The field-by-field builder (admin pages) -----------------------------------------------------------------
+# A builder document is two levels deep: processes (the top-level criteria: areas of practice) and the
+# criteria under each. A process without criteria is a criterion itself (a flat framework like Rosenshine's).
+# Saving makes a new framework, or a new version of the one edited: the old version is retired and keeps its
+# criteria, so feedback, goals and models tagged with a criterion that was removed or changed keep it.
+
+BUILDER_TEXT_FIELDS = ("code", "name", "description", "hotkey", "color")
+
+
+def builder_document(framework: Framework) -> dict:
+    """The framework as the builder's processes and criteria, each criterion with the id it had (``from_id``)."""
+    by_parent: dict[int | None, list[Criterion]] = {}
+    for criterion in framework.criteria:
+        by_parent.setdefault(criterion.parent_id, []).append(criterion)
+    if any(by_parent.get(c.id) for top in by_parent.get(None, []) for c in by_parent.get(top.id, [])):
+        raise InvalidInput("This framework has criteria three levels deep: edit it as YAML (export, then import).")
+
+    def item(c: Criterion) -> dict:
+        return {"code": c.code, "name": c.name, "description": c.description or "", "hotkey": c.hotkey or "",
+                "color": c.color, "from_id": c.id}
+
+    return {"slug": framework.slug, "name": framework.name, "description": framework.description or "",
+            "processes": [{**item(top), "criteria": [item(c) for c in by_parent.get(top.id, [])]}
+                          for top in by_parent.get(None, [])]}
+
+
+def new_builder_document() -> dict:
+    return {"slug": "", "name": "", "description": "", "processes": [
+        {"code": "", "name": "", "description": "", "hotkey": "", "color": "#1e7d43", "from_id": None,
+         "criteria": [blank_criterion()]}]}
+
+
+def blank_criterion() -> dict:
+    return {"code": "", "name": "", "description": "", "hotkey": "", "color": "", "from_id": None}
+
+
+def builder_problems(document: dict, *, editing: Framework | None = None) -> dict[str, str]:
+    """What stops the builder's document being saved, by field: ``name``, ``slug``, ``p0-name``, ``p0-c2-hotkey``…
+
+    Hotkeys go through ``hotkey_problem``, the rule imports and criterion edits use."""
+    problems: dict[str, str] = {}
+    name = document.get("name", "").strip()
+    if not name:
+        problems["name"] = "Give the framework a name."
+    elif len(name) > MAX_NAME:
+        problems["name"] = f"The name is longer than {MAX_NAME} characters."
+    if editing is None:
+        slug = document.get("slug", "").strip()
+        if not slug:
+            problems["slug"] = "Give the framework a short id, like school-rubric."
+        elif not re.match(r"^[a-z0-9][a-z0-9-]{0,59}$", slug):
+            problems["slug"] = "Use lowercase letters, digits and dashes (at most 60), like school-rubric."
+        elif db.session.execute(select(Framework.id).where(Framework.slug == slug)).first():
+            problems["slug"] = f"A framework with the id {slug!r} exists: edit it instead, or choose another id."
+    processes = document.get("processes") or []
+    if not processes:
+        problems["processes"] = "Add at least one process."
+    codes: dict[str, str] = {}
+    keys: dict[str, str] = {}
+
+    def check(item: dict, field: str, what: str) -> None:
+        code = item.get("code", "").strip()
+        if not code:
+            problems[f"{field}-code"] = f"Give {what} a code."
+        elif len(code) > MAX_CODE:
+            problems[f"{field}-code"] = f"A code is at most {MAX_CODE} characters."
+        elif code in codes:
+            problems[f"{field}-code"] = f"The code {code} is already used by {codes[code]}."
+        else:
+            codes[code] = f"{what}"
+        if not item.get("name", "").strip():
+            problems[f"{field}-name"] = f"Give {what} a name."
+        elif len(item["name"].strip()) > MAX_NAME:
+            problems[f"{field}-name"] = f"A name is at most {MAX_NAME} characters."
+        raw = item.get("hotkey", "")
+        key = raw.strip().lower() or raw[:1]  # a space typed as the key is the page's play/pause, not "no key"
+        if key:
+            if problem := hotkey_problem(key):
+                problems[f"{field}-hotkey"] = problem[0].upper() + problem[1:] + "."
+            elif key in keys:
+                problems[f"{field}-hotkey"] = f"Hotkey {key!r} is already used by {keys[key]}."
+            else:
+                keys[key] = what
+        if item.get("color") and not COLOR.match(item["color"]):
+            problems[f"{field}-color"] = "Use a colour like #1e7d43."
+
+    for p, process in enumerate(processes):
+        check(process, f"p{p}", f"process {p + 1}")
+        for n, criterion in enumerate(process.get("criteria") or []):
+            check(criterion, f"p{p}-c{n}", f"criterion {n + 1} of process {p + 1}")
+    return problems
+
+
+def to_import_document(document: dict, slug: str) -> dict:
+    """The builder's document as the document ``create_from_document`` reads."""
+    def item(source: dict, parent_color: str | None) -> dict:
+        out = {"code": source["code"].strip(), "name": source["name"].strip()}
+        if source.get("description", "").strip():
+            out["description"] = source["description"].strip()
+        if source.get("hotkey", "").strip():
+            out["hotkey"] = source["hotkey"].strip().lower()
+        color = source.get("color") or parent_color
+        if color:
+            out["color"] = color.lower()
+        return out
+
+    criteria = []
+    for process in document["processes"]:
+        top = item(process, None)
+        if process.get("criteria"):
+            top["children"] = [item(c, top.get("color")) for c in process["criteria"]]
+        criteria.append(top)
+    return {"slug": slug, "name": document["name"].strip(),
+            "description": document.get("description", "").strip() or None, "criteria": criteria}
+
+
+def criteria_usage(framework: Framework) -> dict[int, int]:
+    """How many annotations, goals and other records each of the framework's criteria tags (by criterion id)."""
+    ids = [c.id for c in framework.criteria]
+    usage: dict[int, int] = {}
+    if not ids:
+        return usage
+    for table in db.metadata.sorted_tables:
+        for column in table.columns:
+            if table.name == Criterion.__tablename__ or not any(
+                    fk.column.table.name == Criterion.__tablename__ for fk in column.foreign_keys):
+                continue
+            rows = db.session.execute(select(column, func.count()).where(column.in_(ids)).group_by(column))
+            for criterion_id, count in rows:
+                usage[criterion_id] = usage.get(criterion_id, 0) + count
+    return usage
+
+
+def save_built_framework(actor, document: dict, editing: Framework | None = None) -> Framework:
+    """Save the builder's document: a new framework, or a new version of ``editing`` (the old one is retired and
+    keeps its criteria for what they tag). All or nothing."""
+    require_admin(actor)
+    if editing is not None:
+        latest = db.session.execute(select(func.max(Framework.version)).where(Framework.slug == editing.slug)
+                                    ).scalar_one()
+        if editing.retired_at is not None or editing.version != latest:
+            raise Conflict(f"{editing.name} v{editing.version} is not the current version: open the current one.")
+    problems = builder_problems(document, editing=editing)
+    if problems:
+        raise InvalidInput("Nothing was saved: " + " ".join(problems.values()), fields={k: [v] for k, v in
+                                                                                        problems.items()})
+    framework = create_from_document(to_import_document(document, editing.slug if editing else
+                                                        document["slug"].strip()))
+    db.session.flush()
+    return framework
