@@ -6,12 +6,14 @@ leaves at most a stray temporary file (cleaned up by ``sweep_tmp``).
 
 ``OBSAPP_STORAGE=s3``: :class:`S3Store`, every original, rendition, derived file, clip and reel in one bucket
 (``OBSAPP_S3_BUCKET``, boto3); the local folder is only scratch space (``tmp/``) for a job's working files and
-inputs fetched with ``local_copy``. An object appears whole when its upload completes, so readers never see
-half a file there either.
+inputs fetched with ``local_copy``; ``media_input`` gives ffmpeg a short-lived presigned URL instead, which it
+reads by ranges (an exact frame of a long rendition needs its index and one second of it). An object appears
+whole when its upload completes, so readers never see half a file there either.
 
 Both answer the same interface (``exists``, ``stat``, ``open``, ``read_bytes``, ``put_file``, ``put_bytes``,
-``delete``, ``delete_prefix``, ``keys``, ``local_copy``, ``temp_dir``); ``serve`` sends a key over HTTP with
-Range, If-Range and ETag from either. tus uploads use the S3 multipart calls (``multipart_*``) directly.
+``delete``, ``delete_prefix``, ``keys``, ``local_copy``, ``media_input``, ``temp_dir``); ``serve`` sends a key
+over HTTP with Range, If-Range and ETag from either. tus uploads use the S3 multipart calls (``multipart_*``)
+directly.
 """
 
 from __future__ import annotations
@@ -31,10 +33,12 @@ from pathlib import Path, PurePosixPath
 from flask import Response, current_app, redirect, request, send_file
 
 from obsapp.errors import NotFound, error_response
+from obsapp.media.run import RemoteInput
 
 log = logging.getLogger(__name__)
 
 AREAS = ("originals", "renditions", "derived", "tmp")
+MEDIA_INPUT_EXPIRY_S = 600  # media_input: long enough for the ffmpeg runs of one request (each at most a few minutes)
 S3_STREAM_CHUNK = 256 * 1024
 
 
@@ -159,6 +163,12 @@ class LocalStore(_Scratch):
         if not path.is_file():
             raise FileNotFoundError(key)
         yield path
+
+    @contextmanager
+    def media_input(self, key: str) -> Iterator[Path]:
+        """What ffmpeg reads for the key without a copy: here, the stored file itself (read only!)."""
+        with self.local_copy(key) as path:
+            yield path
 
     # --- writing -------------------------------------------------------------------------------
     def put_file(self, key: str, source: str | os.PathLike, *, move: bool = True) -> None:
@@ -327,6 +337,15 @@ class S3Store(_Scratch):
                     raise FileNotFoundError(key) from exc
                 raise
             yield target
+
+    @contextmanager
+    def media_input(self, key: str) -> Iterator[RemoteInput]:
+        """What ffmpeg reads for the key without a copy: a presigned URL valid a few minutes, which ffmpeg reads
+        by HTTP ranges (seeking as in a file), so nothing of the object lands in the scratch folder.
+        FileNotFoundError when there is no such object."""
+        self.stat(key)
+        yield RemoteInput(self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=MEDIA_INPUT_EXPIRY_S))
 
     # --- writing -------------------------------------------------------------------------------
     def put_file(self, key: str, source: str | os.PathLike, *, move: bool = True) -> None:

@@ -18,6 +18,7 @@ from obsapp.lessons.models import Lesson
 from obsapp.media import MediaError
 from obsapp.media.faces import pixelate_faces_in_image
 from obsapp.media.frames import frame_at
+from obsapp.media.run import RemoteInput
 from obsapp.storage import media_store, serve
 
 NAMES = {
@@ -49,11 +50,12 @@ def media_response(lesson: Lesson, name: str) -> Response:
 
 
 @contextmanager
-def _rendition(store, lesson: Lesson) -> Iterator[Path]:
-    """The lesson's rendition as a local file (a scratch copy when the store is a bucket)."""
+def _rendition(store, lesson: Lesson) -> Iterator[Path | RemoteInput]:
+    """The lesson's rendition as ffmpeg reads it without a copy: the stored file, or a short-lived presigned URL
+    of the bucket that ffmpeg reads by ranges (the index and the second around the frame, not the object)."""
     try:
-        with store.local_copy(services.rendition_key(lesson)) as path:
-            yield path
+        with store.media_input(services.rendition_key(lesson)) as source:
+            yield source
     except FileNotFoundError as exc:
         raise NotFound("This lesson's video file is missing.") from exc
 

@@ -12,7 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from .probe import MediaInfo, probe
-from .run import Cancel, MediaError, ffmpeg_cmd, ffmpeg_input, ffprobe_bin, run, safe_input
+from .run import Cancel, MediaError, RemoteInput, ffmpeg_cmd, ffmpeg_input, ffprobe_bin, ffprobe_json, run, safe_input
 from .transcode import RenditionResult
 
 __all__ = [
@@ -53,12 +53,28 @@ def _seconds(ms: float) -> str:
     return f"{ms / 1000.0:.6f}"
 
 
-def _duration_and_fps(src: Path, timeout_s: float) -> tuple[int | None, Fraction | None]:
+def _rate(value: object) -> Fraction | None:
+    try:
+        rate = Fraction(str(value))
+    except (ValueError, ZeroDivisionError):
+        return None
+    return rate if rate > 0 else None
+
+
+def _duration_and_fps(src: Path | RemoteInput, timeout_s: float) -> tuple[int | None, Fraction | None]:
+    if isinstance(src, RemoteInput):  # a rendition we made: its container's header is enough
+        data = ffprobe_json(src, timeout_s, "-select_streams", "v:0", "-show_entries",
+                            "format=duration:stream=avg_frame_rate,r_frame_rate")
+        streams = data.get("streams") or [{}]
+        duration = None
+        with contextlib.suppress(TypeError, ValueError):
+            duration = round(float((data.get("format") or {}).get("duration")) * 1000)
+        return duration, _rate(streams[0].get("avg_frame_rate")) or _rate(streams[0].get("r_frame_rate"))
     info = probe(src, keyframes=False, max_size=(65536, 65536), max_pixels=2**62, timeout_s=timeout_s)
     return info.duration_ms, info.video.fps
 
 
-def _last_frame_ms(src: Path, timeout_s: float) -> float | None:
+def _last_frame_ms(src: Path | RemoteInput, timeout_s: float) -> float | None:
     """Start of the last video frame, from the packets (slow-ish: reads the whole file)."""
     argv = [
         ffprobe_bin(), "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time",
@@ -71,7 +87,7 @@ def _last_frame_ms(src: Path, timeout_s: float) -> float | None:
     return max(times) * 1000.0 if times else None
 
 
-def _grab(src: Path, out: Path, before: list[str], vf: list[str], after: list[str], timeout_s, cancel):
+def _grab(src: Path | RemoteInput, out: Path, before: list[str], vf: list[str], after: list[str], timeout_s, cancel):
     out.unlink(missing_ok=True)
     argv = ffmpeg_cmd(
         *before, *ffmpeg_input(src), "-map", "0:v:0", "-an", "-sn", "-dn",
@@ -83,7 +99,7 @@ def _grab(src: Path, out: Path, before: list[str], vf: list[str], after: list[st
 
 
 def frame_at(
-    src: str | os.PathLike[str],
+    src: str | os.PathLike[str] | RemoteInput,
     t_ms: int,
     dst: str | os.PathLike[str],
     *,
@@ -99,8 +115,10 @@ def frame_at(
     ffmpeg decode only the frames of that short window; ``-update 1`` keeps
     the last one.  ``t_ms`` is clamped to the video.  Pass ``duration_ms`` and
     ``fps`` when known to save a probe.  ``width`` scales (even height, aspect kept).
+    ``src`` may be a :class:`RemoteInput`: ffmpeg then reads the index and that window by HTTP ranges.
     """
-    src, dst = Path(src), Path(dst)
+    src = src if isinstance(src, RemoteInput) else Path(src)
+    dst = Path(dst)
     if duration_ms is None or fps is None:
         probed_duration, probed_fps = _duration_and_fps(src, timeout_s)
         duration_ms = duration_ms if duration_ms is not None else probed_duration

@@ -37,6 +37,7 @@ __all__ = [
     "Cancel",
     "CompletedRun",
     "MediaError",
+    "RemoteInput",
     "ffmpeg_bin",
     "ffmpeg_cmd",
     "ffprobe_bin",
@@ -103,13 +104,34 @@ def ffprobe_bin() -> str:
     return os.environ.get("OBSAPP_FFPROBE") or "ffprobe"
 
 
-def safe_input(path: str | os.PathLike[str]) -> list[str]:
-    """Options that open ``path`` as a plain local file with a whitelisted demuxer (ends with the path)."""
+@dataclass(frozen=True)
+class RemoteInput:
+    """A media object that ffmpeg reads over HTTP(S) by byte ranges, seeking as it would in a file (a short-lived
+    presigned URL of the bucket): only the container's index and the packets needed are fetched, never the whole
+    object. Only the HTTP protocols are allowed for it, with the same demuxers as a local file."""
+
+    url: str
+    rw_timeout_s: float = 20.0  # a stalled read fails the run instead of waiting for its whole timeout
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError("RemoteInput takes an http:// or https:// URL")
+
+    def __str__(self) -> str:  # never show the signature in a log line
+        return self.url.split("?", 1)[0]
+
+
+def safe_input(path: str | os.PathLike[str] | RemoteInput) -> list[str]:
+    """Options that open ``path`` as a plain local file with a whitelisted demuxer (ends with the path); a
+    :class:`RemoteInput` is opened over HTTP(S) only, with the same demuxers."""
+    if isinstance(path, RemoteInput):
+        return ["-protocol_whitelist", "http,https,tcp,tls", "-format_whitelist", SAFE_DEMUXERS,
+                "-rw_timeout", str(int(path.rw_timeout_s * 1_000_000)), path.url]
     # An absolute path can neither look like an option nor like a protocol ("concat:...").
     return ["-protocol_whitelist", "file", "-format_whitelist", SAFE_DEMUXERS, os.path.abspath(path)]
 
 
-def ffmpeg_input(path: str | os.PathLike[str]) -> list[str]:
+def ffmpeg_input(path: str | os.PathLike[str] | RemoteInput) -> list[str]:
     """``-i path`` for ffmpeg, restricted like :func:`safe_input`."""
     *options, target = safe_input(path)
     return [*options, "-i", target]
@@ -462,11 +484,11 @@ def run(
     return CompletedRun(tuple(args), proc.returncode, b"".join(collected), err, elapsed)
 
 
-def ffprobe_json(path: str | os.PathLike[str], timeout_s: float = 30.0, *extra: str) -> dict:
+def ffprobe_json(path: str | os.PathLike[str] | RemoteInput, timeout_s: float = 30.0, *extra: str) -> dict:
     """``ffprobe -show_format -show_streams`` (plus ``extra`` options) as a dict."""
     argv = [ffprobe_bin(), "-hide_banner", "-v", "error", "-print_format", "json"]
     argv += list(extra) or ["-show_format", "-show_streams"]
-    argv += safe_input(Path(path))
+    argv += safe_input(path if isinstance(path, RemoteInput) else Path(path))
     done = run(argv, timeout_s=timeout_s)
     try:
         return json.loads(done.stdout.decode("utf-8", "replace") or "{}")

@@ -338,7 +338,10 @@ def control(session_id: str, who: Person, action: object, position_ms: object = 
     """Apply play, pause, seek or rate for everyone; every participant (the sender too) gets the new state."""
     if action not in ACTIONS:
         raise InvalidInput("action must be one of play, pause, seek, rate.", fields={"action": ["Not valid."]})
-    snapshot = _live(session_id)
+    store = state_store()
+    # Only the duration is read from the snapshot, and it never changes in a session: the copy this process saw
+    # last will do (one Redis read fewer on every control); the change itself is made to the stored state.
+    snapshot = store.last_known(session_id) or _live(session_id)
     position = _position(position_ms, snapshot, required=action == "seek")
     new_rate = _rate(rate) if action == "rate" or rate is not None else None
     now = now_ms()
@@ -352,7 +355,9 @@ def control(session_id: str, who: Person, action: object, position_ms: object = 
             playing=playing, position_ms=at, rate=new_rate if new_rate is not None else playback.rate,
             updated_at_ms=now, seq=playback.seq + 1, action=str(action), by=who))
 
-    live = state_store().update(session_id, change)
+    live = store.update(session_id, change)
+    if live is None and _revive(session_id):  # lost by a store that restarted: the session goes on
+        live = store.update(session_id, change)
     if live is None:
         raise Gone("This watch session has ended.", code="session_ended")
     _emit("state", state_payload(live, now), session_room(session_id))

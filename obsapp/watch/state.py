@@ -8,8 +8,15 @@ The Redis store keeps, per session: ``session:<id>`` (the ``LiveSession`` as JSO
 ``sid -> participant``) and ``alive:<id>`` (a sorted set ``sid -> deadline ms``: each connection's presence
 lasts until its deadline unless the process holding the connection renews it, so a process that dies leaves
 no ghosts); and per lesson a set of its session ids. Every change runs the same pure ``change`` functions as
-the memory store inside WATCH/MULTI/EXEC (retried when another process changed the keys meanwhile), so two
-processes applying controls at once never lose one.
+the memory store, so two processes applying controls at once never lose one: a playback change (``update``,
+on every control) is one compare-and-set round trip, a Lua script that writes the new state only if the stored
+one is still the one the change was computed from (else it answers the stored one, and the change is computed
+again from it); joins, leaves and presence renewals, which touch several keys, run inside WATCH/MULTI/EXEC
+(retried when another process changed the keys meanwhile).
+
+Why not WATCH for controls too: every blocking round trip costs a thread of a busy web process a wake-up and the
+GIL, and WATCH/GET/HGETALL/ZRANGE/MULTI-EXEC are five of them before the state can be published; on a loaded
+machine those waits, not Redis, made most of a control's fan-out time across processes (bench/scale.py).
 """
 
 from __future__ import annotations
@@ -239,6 +246,20 @@ class _Txn:
     expired: dict[str, tuple[Participant, int]]  # connections whose presence ran out (removed in this round)
 
 
+# KEYS[1] the session's state; ARGV[1] the state the change was computed from, ARGV[2] the changed state. Writes
+# ARGV[2] only if the stored state is still ARGV[1]: {1} when written, {0, stored} when another change came first,
+# {0} when the session has no state.
+_SWAP_IF_UNCHANGED = """
+local stored = redis.call('GET', KEYS[1])
+if not stored then return {0} end
+if stored == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return {1}
+end
+return {0, stored}
+"""
+
+
 class RedisStateStore:
     """The shared store: every process of one installation uses the same Redis database (see module doc)."""
 
@@ -250,6 +271,7 @@ class RedisStateStore:
         self._clock = clock
         self._seen_lock = threading.Lock()
         self._seen: dict[str, LiveSession] = {}
+        self._swap = client.register_script(_SWAP_IF_UNCHANGED)  # EVALSHA, loaded again after a Redis restart
 
     @property
     def presence_ttl_ms(self) -> int:
@@ -350,10 +372,19 @@ class RedisStateStore:
         return self._remember(session_id, _live_from_json(raw) if raw else None)
 
     def update(self, session_id: str, change: Callable[[LiveSession], LiveSession]) -> LiveSession | None:
-        def work(txn: _Txn) -> LiveSession | None:
-            return None if txn.live is None else self._set_live(txn, change(txn.live))
-
-        return self._remember(session_id, self._atomic(session_id, work))
+        """Read the state, apply ``change``, write it back only if nobody changed it meanwhile (one script call),
+        else apply ``change`` again to the state the script answered: two round trips in all, however many
+        processes change the session at once (each retry means another change did land)."""
+        key = self._session_key(session_id)
+        with self._available():
+            raw = self._redis.get(key)
+            while raw is not None:
+                new = change(_live_from_json(raw))
+                answer = self._swap(keys=[key], args=[raw, json.dumps(new.to_dict())])
+                if int(answer[0]) == 1:
+                    return self._remember(session_id, new)
+                raw = answer[1] if len(answer) > 1 else None
+        return None
 
     def discard(self, session_id: str) -> None:
         live = self.get(session_id)

@@ -51,6 +51,28 @@ def test_missing_keys(store):
         store.stat("derived/lessons/9/poster.jpg")
     with pytest.raises(FileNotFoundError), store.local_copy("derived/lessons/9/poster.jpg"):
         pass
+    with pytest.raises(FileNotFoundError), store.media_input("derived/lessons/9/poster.jpg"):
+        pass
+
+
+def test_media_input_is_read_by_ffprobe_without_a_copy(store, tmp_path):
+    """What ffmpeg is given for a key: the file itself (local) or a presigned URL it reads by ranges (S3)."""
+    import subprocess
+
+    from obsapp.media.run import RemoteInput, ffprobe_json
+
+    video = tmp_path / "clip.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=160x120:r=25:d=2", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(video)], check=True, timeout=120)
+    store.put_file("renditions/lessons/3/video.mp4", video)
+    with store.media_input("renditions/lessons/3/video.mp4") as source:
+        if store.kind == "s3":
+            assert isinstance(source, RemoteInput)
+        else:
+            assert source == store.path("renditions/lessons/3/video.mp4")
+        assert "X-Amz-Signature" not in str(source)  # a log line shows no signature
+        streams = ffprobe_json(source, 30)["streams"]
+    assert streams[0]["width"] == 160 and streams[0]["codec_name"] == "h264"
 
 
 def test_prefix_delete_keeps_neighbours(store):

@@ -191,3 +191,32 @@ def test_redis_down_is_a_clear_unavailable_error():
     assert refused.value.status == 503 and refused.value.code == "unavailable"
     with pytest.raises(StateUnavailable):
         broken.update("s1", lambda current: current)
+
+
+def test_a_control_after_redis_forgot_its_scripts_still_applies(redis_store_factory, redis_server):
+    """The compare-and-set script is loaded again when Redis no longer has it (restarted, SCRIPT FLUSH)."""
+    one, two = redis_store_factory(), redis_store_factory()
+    one.open(live())
+    assert one.update("s1", lambda current: replace(current, locked=True)).locked
+    redis_server.client().script_flush()
+    moved = two.update("s1", lambda current: replace(current, playback=replace(current.playback, seq=7)))
+    assert moved.locked and moved.playback.seq == 7
+    assert one.get("s1") == moved
+
+
+def test_a_control_computed_from_a_stale_state_is_computed_again(redis_store_factory):
+    """Another process's change lands between this one's read and write: the change is applied again to the
+    newer state (nothing lost), and the change function saw both."""
+    one, two = redis_store_factory(), redis_store_factory()
+    one.open(live())
+    seen = []
+
+    def slow_change(current):
+        seen.append(current.playback.seq)
+        if len(seen) == 1:  # meanwhile, another process moves the session on
+            two.update("s1", lambda other: replace(other, playback=replace(other.playback, seq=other.playback.seq + 1)))
+        return replace(current, playback=replace(current.playback, seq=current.playback.seq + 10))
+
+    assert one.update("s1", slow_change).playback.seq == 11
+    assert seen == [0, 1]
+    assert two.get("s1").playback.seq == 11
