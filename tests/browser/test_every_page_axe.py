@@ -31,6 +31,10 @@ NOT_PAGES = {
     "/healthz": "a JSON health check for load balancers",
     "/api/v1/openapi.json": "the OpenAPI document (JSON)",
     "/api/v1/docs/assets/<path:filename>": "Swagger UI's own scripts and styles",
+    "/login/sso/<name>": "a redirect to the school's OpenID provider (tests/browser/test_sso_ui.py checks the "
+                         "login page's buttons and a refusal page with axe, through a real provider)",
+    "/login/sso/<name>/callback": "the provider's redirect back: signs in and redirects, or shows the refusal page "
+                                  "tests/browser/test_sso_ui.py checks with axe",
 }
 JSON_API = "/api/v1/"  # every other route under it is the JSON API (docs/API.md); its docs page is a page
 
@@ -43,12 +47,14 @@ PAGES = {
     "/reset/<token>": ("nobody", "/reset/{reset_token}"),
     "/notifications/unsubscribe/<token>": ("nobody", "/notifications/unsubscribe/{unsubscribe_token}"),
     "/account/tokens": ("teacher", "/account/tokens"),
+    "/account/password": ("teacher", "/account/password"),
     "/api/v1/docs": ("teacher", "/api/v1/docs"),
     "/lessons/new": ("teacher", "/lessons/new"),
     "/lessons/<int:lesson_id>": ("mentor", "/lessons/{lesson_id}"),
     "/lessons/<int:lesson_id>/feedback": ("teacher", "/lessons/{lesson_id}/feedback"),
     "/lessons/<int:lesson_id>/privacy": ("teacher", "/lessons/{lesson_id}/privacy"),
     "/watch/<string:session_id>": ("mentor", "/watch/{session_id}"),
+    "/watch/<string:session_id>/invitation": ("teacher", "/watch/{session_id}/invitation"),
     "/clips": ("teacher", "/clips"),
     "/clips/<int:clip_id>": ("teacher", "/clips/{clip_id}"),
     "/reels/<int:reel_id>": ("teacher", "/reels/{reel_id}"),
@@ -63,6 +69,10 @@ PAGES = {
     "/growth/<int:teacher_id>": ("mentor", "/growth/{teacher_id}"),
     "/notifications": ("teacher", "/notifications"),
     "/calibrations/<int:exercise_id>": ("mentor", "/calibrations/{calibration_id}"),
+    "/analytics": ("teacher", "/analytics"),
+    "/analytics/teachers/<int:teacher_id>": ("mentor", "/analytics/teachers/{teacher_id}"),
+    "/analytics/school": ("leader", "/analytics/school"),
+    "/analytics/leaders": ("admin", "/analytics/leaders"),
     "/admin/people": ("admin", "/admin/people"),
     "/admin/people/import": ("admin", "/admin/people/import"),
     "/admin/people/<int:user_id>/erase": ("admin", "/admin/people/{spare_user_id}/erase"),
@@ -101,6 +111,8 @@ def _sample(live_server, media_samples) -> dict:
     mentor = live_server.make_user(name="Daniel Lim")
     spare = live_server.make_user(name="Spare Person")
     second_mentor = live_server.make_user(name="Priya Nair")
+    leader = live_server.make_user(name="Ahmad Leader")
+    assert live_server.api("PUT", f"/api/v1/leaders/{leader['id']}").status_code < 300
     live_server.mentor(mentor["email"], teacher["email"])
     live_server.mentor(second_mentor["email"], teacher["email"])
     lesson, teacher_token = _ready_lesson(live_server, media_samples, teacher["email"], "Fractions, lesson 2")
@@ -130,6 +142,8 @@ def _sample(live_server, media_samples) -> dict:
                                       json={"coder_ids": [mentor["id"], second_mentor["id"]], "title": "Coding"}),
                       "calibration")
     watch = _ok(live_server.api("POST", f"/api/v1/lessons/{lesson['id']}/watch", mentor_token), "watch")
+    _ok(live_server.api("POST", f"/api/v1/watch/{watch['session_id']}/invitations", mentor_token,
+                        json={"user_ids": [teacher["id"]]}), "watch invitation")
     invite = _ok(live_server.api("POST", "/api/v1/invites", json={
         "email": f"new{stamp}@school.test", "name": "New Person"}), "invite")
     reset = _ok(live_server.api("POST", f"/api/v1/users/{spare['id']}/password-reset"), "reset link")
@@ -137,7 +151,8 @@ def _sample(live_server, media_samples) -> dict:
         "from obsapp import create_app\nfrom obsapp.mentoring.mail import unsubscribe_token\n"
         f"app = create_app()\nwith app.app_context(): print(unsubscribe_token({teacher['id']}, 'feedback'))")],
         env=live_server.env, capture_output=True, text=True, check=True, timeout=60).stdout.strip()
-    return {"people": {"teacher": teacher["email"], "mentor": mentor["email"], "admin": "root@school.test"},
+    return {"people": {"teacher": teacher["email"], "mentor": mentor["email"], "admin": "root@school.test",
+                       "leader": leader["email"]},
             "lesson_id": lesson["id"], "clip_id": clip["id"], "reel_id": reel["id"], "goal_id": goal["id"],
             "cycle_id": cycle["id"], "entry_id": entry["id"], "model_id": model["id"],
             "calibration_id": calibration["id"], "session_id": watch["session_id"], "teacher_id": teacher["id"],
@@ -160,7 +175,7 @@ def _signed_in(new_page, live_server, who, email):
 def test_every_page_has_no_serious_accessibility_violations(app, new_page, live_server, media_samples):
     sample = _sample(live_server, media_samples)
     pages = {who: _signed_in(new_page, live_server, who, sample["people"].get(who))
-             for who in ("nobody", "teacher", "mentor", "admin")}
+             for who in ("nobody", "teacher", "mentor", "admin", "leader")}
     problems: list[str] = []
     checked = 0
     for viewport in (PHONE, LAPTOP):
