@@ -26,6 +26,7 @@ import contextlib
 import errno
 import functools
 import hashlib
+import math
 import os
 import queue
 import secrets
@@ -393,7 +394,8 @@ def _process(frames_in: queue.Queue, sink, detector: FaceDetector, stats: dict, 
     """
     cache = cache if cache is not None else {}
     factor = width / detect_size[0]
-    window: collections.deque = collections.deque()  # (index, frame, boxes or None) awaiting output
+    hold = max(carry, detect_every)
+    window: collections.deque = collections.deque()  # (index, frame) awaiting output
     found: dict[int, list[Box]] = {}  # detections by frame index, kept while within reach
     index = 0
     finished = False
@@ -405,18 +407,17 @@ def _process(frames_in: queue.Queue, sink, detector: FaceDetector, stats: dict, 
             if frame is None:
                 finished = True
             else:
-                boxes = None
                 if index % detect_every == 0:
                     if ("detect", index) not in cache:
                         cache[("detect", index)] = _detect(frame, width, height, detect_size, detector, factor)
-                    boxes = found[index] = cache[("detect", index)]
-                    stats["detections"] += len(boxes)
+                    found[index] = cache[("detect", index)]
+                    stats["detections"] += len(found[index])
                 window.append((index, frame))
                 index += 1
-        # A frame can go out once every detection that may reach it is known.
-        while window and (finished or window[-1][0] - window[0][0] >= carry):
+        # A frame can go out once the next detection after it, and every detection held over it, is known.
+        while window and (finished or window[-1][0] - window[0][0] >= hold):
             n, frame = window.popleft()
-            boxes = [b for k in range(n - carry, n + carry + 1) for b in found.get(k, ())]
+            boxes = track(found, n, detect_every=detect_every, hold=hold)
             regions = _merge([b.enlarged(margin, width, height) for b in boxes])
             if regions:
                 pixelate(frame, width, height, regions, blocks)
@@ -435,7 +436,7 @@ def _process(frames_in: queue.Queue, sink, detector: FaceDetector, stats: dict, 
                 stats["blurred"] += 1
             sink.write(frame.data)
             stats["frames"] += 1
-            for old in [k for k in found if k < n - carry]:
+            for old in [k for k in found if k < n - hold - detect_every]:
                 del found[old]
             if stats["frames"] % 10 == 0:
                 report(stats["frames"])
@@ -461,6 +462,66 @@ def _detect(frame, width, height, detect_size, detector: FaceDetector, factor: f
         return cv2.resize(bgr, detect_size, interpolation=cv2.INTER_AREA) if detect_size != (width, height) else bgr
 
     return [box.scaled(factor) for box in detector.detect(gray, to_bgr)]
+
+
+def _overlap(a: Box, b: Box) -> float:
+    """How much two boxes overlap (intersection over union), or, when they do not, minus how far apart their
+    centres are in units of their mean size (so the nearer of two disjoint boxes is the better match)."""
+    ix = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
+    iy = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+    if ix > 0 and iy > 0:
+        inter = ix * iy
+        return inter / float(a.w * a.h + b.w * b.h - inter)
+    size = max(1.0, (a.w + a.h + b.w + b.h) / 4)
+    return -math.hypot((a.x + a.w / 2) - (b.x + b.w / 2), (a.y + a.h / 2) - (b.y + b.h / 2)) / size
+
+
+def _match(before: list[Box], after: list[Box]) -> tuple[list[tuple[Box, Box]], list[Box], list[Box]]:
+    """Pair each face found at one detection with the same face at the next (greedy, best overlap first; a face
+    may move up to about its own size between detections): (pairs, unpaired before, unpaired after)."""
+    candidates = sorted(((_overlap(a, b), i, j) for i, a in enumerate(before) for j, b in enumerate(after)),
+                        reverse=True)
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    pairs = []
+    for score, i, j in candidates:
+        if score < -1.0 or i in used_a or j in used_b:
+            continue
+        used_a.add(i)
+        used_b.add(j)
+        pairs.append((before[i], after[j]))
+    return (pairs, [a for i, a in enumerate(before) if i not in used_a],
+            [b for j, b in enumerate(after) if j not in used_b])
+
+
+def _lerp(a: Box, b: Box, t: float) -> Box:
+    return Box(round(a.x + (b.x - a.x) * t), round(a.y + (b.y - a.y) * t), round(a.w + (b.w - a.w) * t),
+               round(a.h + (b.h - a.h) * t))
+
+
+def track(found: dict[int, list[Box]], n: int, *, detect_every: int, hold: int) -> list[Box]:
+    """The face boxes for frame ``n`` from detections made every ``detect_every`` frames (``found``: frame index
+    -> boxes; the detections before and after ``n`` must be in it, unless the video ends first).
+
+    A face found at the detections either side of the frame moves smoothly between its two boxes; a face found
+    at only one of them (it came, went, or the detector missed it once) is blurred where it was found over the
+    whole gap; and every box is held ``hold`` frames after its detection, so a face the detector misses once
+    or twice in a row stays blurred. The blur never flickers off between or across detections."""
+    before = max((k for k in found if k <= n), default=None)
+    after = min((k for k in found if k > n), default=None)
+    boxes: list[Box] = []
+    if before is not None and after is not None:
+        pairs, gone, came = _match(found[before], found[after])
+        t = (n - before) / (after - before)
+        boxes += [_lerp(a, b, t) for a, b in pairs] + gone + came
+    elif before is not None:
+        boxes += found[before]
+    elif after is not None:
+        boxes += found[after]
+    for k in found:
+        if n - hold <= k < (before if before is not None else n + 1):
+            boxes += found[k]
+    return boxes
 
 
 def _merge(boxes: list[Box]) -> list[Box]:
