@@ -89,6 +89,11 @@ def turned_and_small_faces_video(dst: Path, *, size: str = "640x360", seconds: f
 
 def centerface_faces(path: Path) -> list[int]:
     """How many faces CenterFace (the DNN detector) finds in each frame."""
+    return [len(boxes) for boxes in centerface_boxes(path)]
+
+
+def centerface_boxes(path: Path) -> list[list]:
+    """The faces CenterFace (the DNN detector) finds in each frame."""
     import cv2
 
     from obsapp.media.faces import CenterFaceDetector, centerface_model_path
@@ -99,5 +104,5 @@ def centerface_faces(path: Path) -> list[int]:
     counts = []
     for gray in gray_frames(path):
         bgr = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
-        counts.append(len(detector.detect(gray, lambda bgr=bgr: bgr)))
+        counts.append(detector.detect(gray, lambda bgr=bgr: bgr))
     return counts
