@@ -17,9 +17,11 @@ RUN apt-get update \
 # Only what the app needs at run time (the lock's test tools are constraints here, not installed).
 COPY requirements.lock /tmp/requirements.lock
 COPY --from=build /dist/ /tmp/dist/
+COPY scripts/face_model.py /tmp/face_model.py
 RUN pip install --no-cache-dir -c /tmp/requirements.lock /tmp/dist/obsapp-*.whl \
  && pip check \
- && rm -rf /tmp/dist /tmp/requirements.lock \
+ && python /tmp/face_model.py \
+ && rm -rf /tmp/dist /tmp/requirements.lock /tmp/face_model.py \
  && useradd --system --create-home --home-dir /home/obsapp obsapp \
  && mkdir -p /data && chown obsapp /data
 

@@ -30,6 +30,9 @@ while the mentorship is active, and written by either while it is active. Self-r
 and both reviews are not done, the mentor's annotations on its lesson are hidden from the mentee (and, with
 blind_mentor, the mentee's from the mentor). A journal entry is its author's alone unless shared with their mentors
 (then also their active mentors', who may reply). Notifications are their recipient's alone. Admins see none of it.
+Lesson video when consent is incomplete (not ``all_consented``): the owner and the owner's active mentors watch
+the original; everyone else who may view the lesson (shares, model-lesson audiences) only its anonymised
+rendition, every face blurred, and nothing until it is made.
 Talk and wait time: seen by those who may view the lesson (wait times only after annotations they may see).
 Calibration exercises: opened by one of the lesson owner's active mentors (the lead) for people who may comment
 on the lesson; each coder sees their own codes only until every coder has submitted (or the lead closes it);
@@ -69,12 +72,13 @@ cycles_t = table("observation_cycles", column("id"), column("lesson_id"), column
                  column("self_review_first"), column("blind_mentor"), column("self_review_done_at"),
                  column("mentor_review_done_at"))
 
+lesson_consents_t = table("lesson_consents", column("lesson_id"), column("consent"))
 model_lessons_t = table("model_lessons", column("id"), column("lesson_id"), column("clip_id"), column("owner_id"),
                         column("audience"))
 model_recipients_t = table("model_lesson_recipients", column("model_id"), column("user_id"))
 
 TABLES = (lessons_t, lesson_shares_t, mentorships_t, clips_t, reels_t, reel_items_t, users_t, cycles_t,
-          model_lessons_t, model_recipients_t, school_leaders_t)
+          model_lessons_t, model_recipients_t, school_leaders_t, lesson_consents_t)
 
 
 class Access(IntEnum):
@@ -286,6 +290,33 @@ def can_choose_frameworks(actor: Any, lesson: Any) -> bool:
     """The lesson's owner, or one of the owner's active mentors, chooses which frameworks the lesson offers."""
     access = lesson_access(actor, lesson)
     return access >= Access.MANAGE or (access >= Access.COMMENT and is_active_mentor(actor.id, lesson.owner_id))
+
+
+def consent_complete(lesson: Any, default_consent: str) -> bool:
+    """Did everyone filmed in ``lesson`` consent? (``default_consent``: OBSAPP_DEFAULT_CONSENT, for a lesson
+    without a consent record.)"""
+    t = lesson_consents_t
+    consent = db.session.execute(select(t.c.consent).where(t.c.lesson_id == lesson.id)).scalar()
+    return (consent or default_consent) == "all_consented"
+
+
+def has_viewers_without_original(lesson: Any) -> bool:
+    """Does anyone see ``lesson`` who is not its owner or one of the owner's mentors (so would get the anonymised
+    rendition when consent is incomplete)? Only a share gives such a person the lesson (a whole-lesson model
+    needs complete consent, a model clip is a clip)."""
+    t = lesson_shares_t
+    return db.session.execute(select(t.c.lesson_id).where(t.c.lesson_id == lesson.id).limit(1)).first() is not None
+
+
+def sees_original_video(actor: Any, lesson: Any, default_consent: str) -> bool:
+    """May ``actor`` watch the lesson's original video (and its poster and preview pictures)? Unless everyone
+    filmed consented, only its owner and the owner's active mentors may; other viewers get the anonymised
+    rendition (``can(actor, "view", lesson)`` still decides whether they see the lesson at all)."""
+    if not can(actor, "view", lesson):
+        return False
+    if actor.id == lesson.owner_id or is_active_mentor(actor.id, lesson.owner_id):
+        return True
+    return consent_complete(lesson, default_consent)
 
 
 def can_view_talk(actor: Any, lesson: Any) -> bool:

@@ -149,10 +149,12 @@ def frame(args, lesson_id):
 
 @blp.route("/lessons/<int:lesson_id>/media/<string:name>")
 @blp.response(200, description="Video (Range requests), poster, thumbnails VTT, sprites or waveform JSON")
+@blp.alt_response(409, description="being_anonymised: this viewer gets the lesson's anonymised video (its consent is "
+                                   "incomplete), which is not made yet")
 def lesson_media(lesson_id, name):
     """A lesson's media file; checks access on every request; supports Range, If-Range and ETag."""
     lesson = services.get_lesson(current_user, lesson_id)
-    return media_serving.media_response(lesson, name)
+    return media_serving.media_response(lesson, name, original=services.sees_original(current_user, lesson))
 
 
 @blp.route("/jobs/<int:job_id>")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import Response
 
-from obsapp.errors import NotFound
+from obsapp.errors import Conflict, NotFound
 from obsapp.lessons import services
 from obsapp.lessons.models import Lesson
 from obsapp.media import MediaError
@@ -42,11 +42,48 @@ def media_key(lesson: Lesson, name: str) -> tuple[str, str]:
     raise NotFound("No such media file.")
 
 
-def media_response(lesson: Lesson, name: str) -> Response:
+ANONYMISING_MESSAGE = ("This lesson's video is being anonymised: not everyone filmed consented, so you will see it "
+                       "with every face blurred. Try again later.")
+
+
+def media_response(lesson: Lesson, name: str, *, original: bool = True) -> Response:
+    """A lesson's media file. ``original`` False (policy: a viewer of a lesson whose consent is incomplete who
+    is neither its owner nor one of their mentors): the anonymised rendition instead of the video (409
+    ``being_anonymised`` until it is made), the poster with its faces pixelated, no preview pictures."""
     if lesson.status != "ready":
         raise NotFound("This lesson's media is not ready yet.")
     key, mimetype = media_key(lesson, name)
+    if not original:
+        if name == "video.mp4":
+            key = services.anonymised_key(lesson)
+            if not media_store().exists(key):
+                raise Conflict(ANONYMISING_MESSAGE, code="being_anonymised")
+        elif name == "poster.jpg":
+            key = _blurred_poster(lesson, key)
+        elif name != "waveform.json":
+            raise NotFound("Preview pictures of this lesson are not shown: not everyone filmed consented.")
     return serve(key, mimetype)
+
+
+def _blurred_poster(lesson: Lesson, poster_key: str) -> str:
+    key = services.derived_key(lesson, f"anonymised/poster-v{lesson.media_version}.jpg")
+    store = media_store()
+    if store.exists(key):
+        return key
+    with _frame_locks_guard:
+        lock = _frame_locks.setdefault(key, threading.Lock())
+    with lock:
+        if not store.exists(key):
+            with store.temp_dir("poster-") as work:
+                try:
+                    with store.local_copy(poster_key) as poster:
+                        pixelate_faces_in_image(poster, work / "poster.jpg")
+                except (FileNotFoundError, MediaError) as exc:
+                    raise NotFound("This lesson has no poster.") from exc
+                store.put_file(key, work / "poster.jpg")
+    with _frame_locks_guard:
+        _frame_locks.pop(key, None)
+    return key
 
 
 @contextmanager

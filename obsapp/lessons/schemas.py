@@ -45,6 +45,10 @@ class MediaUrlsSchema(StrictSchema):
     poster_url = fields.String(allow_none=True)
     thumbnails_vtt_url = fields.String(allow_none=True)
     waveform_url = fields.String(allow_none=True)
+    anonymised = fields.Boolean(metadata={"description": "this viewer gets the anonymised video (every face "
+                                                         "blurred): not everyone filmed consented"})
+    anonymising = fields.Boolean(metadata={"description": "the anonymised video is still being made (video_url "
+                                                          "is null until then)"})
 
 
 class SourceSchema(StrictSchema):

@@ -11,6 +11,7 @@ from obsapp import policy
 from obsapp.accounts.models import User
 from obsapp.extensions import db
 from obsapp.jobs.models import Job
+from obsapp.lessons import services
 from obsapp.lessons.models import Lesson
 
 # Fields that domains above lessons add to the payload (``create_app`` plugs them in: privacy adds consent): each
@@ -21,6 +22,19 @@ ACCESS_NAMES = {policy.Access.MANAGE: "manage", policy.Access.COMMENT: "comment"
 
 def media_url(lesson: Lesson, name: str) -> str:
     return url_for("lessons_api.lesson_media", lesson_id=lesson.id, name=name, v=lesson.media_version)
+
+
+def _media(lesson: Lesson, actor: User, access: str) -> dict:
+    """The media URLs of a ready lesson for ``actor``: its own, or (policy: consent incomplete, and the actor is
+    neither its owner nor one of their mentors) those of its anonymised rendition, with no video URL until that
+    is made (``anonymising``) and no preview pictures."""
+    anonymised = access != "manage" and not services.sees_original(actor, lesson)
+    made = anonymised and services.anonymised_ready(lesson)
+    return {"video_url": media_url(lesson, "video.mp4") if not anonymised or made else None,
+            "poster_url": media_url(lesson, "poster.jpg"),
+            "thumbnails_vtt_url": None if anonymised else media_url(lesson, "thumbnails.vtt"),
+            "waveform_url": media_url(lesson, "waveform.json"),
+            "anonymised": anonymised, "anonymising": anonymised and not made}
 
 
 def _load(model, ids) -> list:
@@ -68,12 +82,9 @@ def lesson_payload(lesson: Lesson, actor: User, level: policy.Access | None = No
         "job": {"id": job.id, "state": job.state, "progress": job.progress} if job else None,
         "duration_ms": lesson.duration_ms, "width": lesson.width, "height": lesson.height, "fps": fps,
         "has_audio": lesson.has_audio, "video_codec": lesson.video_codec, "audio_codec": lesson.audio_codec,
-        "media": {
-            "video_url": media_url(lesson, "video.mp4") if ready else None,
-            "poster_url": media_url(lesson, "poster.jpg") if ready else None,
-            "thumbnails_vtt_url": media_url(lesson, "thumbnails.vtt") if ready else None,
-            "waveform_url": media_url(lesson, "waveform.json") if ready else None,
-        },
+        "media": _media(lesson, actor, access) if ready else {
+            "video_url": None, "poster_url": None, "thumbnails_vtt_url": None, "waveform_url": None,
+            "anonymised": False, "anonymising": False},
         "upload_url": url_for("uploads_api.create_upload", lesson_id=lesson.id, _external=True)
         if access == "manage" and lesson.status in ("awaiting_upload", "failed") else None,
         "access": access,

@@ -41,6 +41,41 @@ def derived_key(lesson: Lesson, name: str = "") -> str:
     return storage_keys.lesson_derived(lesson.id, name)
 
 
+def anonymised_key(lesson: Lesson) -> str:
+    """The anonymised rendition (every face blurred) of the lesson's current video; re-ingesting the lesson
+    removes the derived folder, and with it every older one."""
+    return derived_key(lesson, f"anonymised/v{lesson.media_version}.mp4")
+
+
+def sees_original(actor: User, lesson: Lesson) -> bool:
+    """Does ``actor`` watch the lesson's original video, or only its anonymised rendition? (policy decides)"""
+    return policy.sees_original_video(actor, lesson, current_app.config["DEFAULT_CONSENT"])
+
+
+def anonymised_ready(lesson: Lesson) -> bool:
+    return lesson.status == "ready" and media_store().exists(anonymised_key(lesson))
+
+
+ANONYMISE_TASK = "lesson.anonymise"
+
+
+def start_anonymising(lesson: Lesson) -> Job | None:
+    """Queue the anonymised rendition of a ready lesson whose consent is incomplete and that someone sees beyond
+    its owner and their mentors, unless it exists or is being made. Called after ingest, when the consent changes
+    and when the lesson is shared: a lesson nobody else sees costs no blurring (several times its length in CPU)."""
+    if lesson.status != "ready" or policy.consent_complete(lesson, current_app.config["DEFAULT_CONSENT"]):
+        return None
+    if not policy.has_viewers_without_original(lesson):
+        return None
+    pending = db.session.execute(select(Job).where(Job.lesson_id == lesson.id, Job.kind == ANONYMISE_TASK,
+                                                   Job.state.in_(("queued", "running")))).scalars().all()
+    if any(job.args.get("media_version") == lesson.media_version for job in pending):
+        return None
+    if anonymised_ready(lesson):
+        return None
+    return enqueue(ANONYMISE_TASK, owner_id=lesson.owner_id, lesson_id=lesson.id, media_version=lesson.media_version)
+
+
 def human_bytes(n: int) -> str:
     size = float(n)
     for unit in ("bytes", "KB", "MB", "GB"):
@@ -235,6 +270,7 @@ def share(actor: User, lesson: Lesson, user_id: int, role: str) -> LessonShare:
     else:
         existing.role = role
     db.session.flush()
+    start_anonymising(lesson)  # the new viewer sees its anonymised rendition unless everyone filmed consented
     return existing
 
 

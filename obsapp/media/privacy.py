@@ -26,6 +26,7 @@ import contextlib
 import errno
 import functools
 import hashlib
+import math
 import os
 import queue
 import secrets
@@ -49,6 +50,7 @@ from .faces import (
     CenterFaceDetector,
     FaceDetector,
     HaarFaceDetector,
+    _Ensemble,
     acceptance_faces,
     centerface_model_path,
     default_detector,
@@ -65,11 +67,14 @@ __all__ = [
     "FaceDetector",
     "HaarFaceDetector",
     "acceptance_faces",
+    "anonymise_video",
     "blur_faces",
     "centerface_model_path",
     "default_detector",
     "faces_in_output",
+    "fast_detector",
     "pixelate",
+    "track",
 ]
 
 # --- the pipeline ------------------------------------------------------------------------------
@@ -269,6 +274,37 @@ def blur_faces(
                       passes=attempt + 1, repaired_frames=repaired)
 
 
+def fast_detector() -> FaceDetector:
+    """For whole lessons: CenterFace (small, turned and partly hidden faces) with the Haar frontal cascade (what
+    the contract's check itself would call a face), without the slow profile cascade; Haar frontal and profile
+    when CenterFace's model is not installed."""
+    model = centerface_model_path()
+    if model is None:
+        return HaarFaceDetector()
+    # Haar down to 16 px at the detection size: at 360 lines, what the contract's check finds from 30 px at 720p
+    return _Ensemble([CenterFaceDetector(model), HaarFaceDetector(profile=False, min_size=16)])
+
+
+def anonymise_video(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, detect_every: int = 5,
+                    max_detect_height: int = 360, margin: float = 0.45, blocks: int = 6,
+                    x264_threads: int | None = None, timeout_s: float = 6 * 3600.0,
+                    progress: Callable[[float], None] | None = None, cancel: Cancel | None = None) -> BlurResult:
+    """The whole of ``src`` with every face pixelated, fast enough for a lesson: faces looked for in every
+    ``detect_every``-th frame at ``max_detect_height`` lines (CenterFace finds faces of ~10 px there), tracked in
+    between and held over missed detections; the surroundings of every pixelated region re-checked with the
+    contract's detector before encoding. The encoded result is not read back (the clip guarantee's output check
+    costs about 1 s a frame at 720p on 2 cores): clips and reels keep that check. Boxes are wider and the mosaic
+    coarser than a clip's (``margin``, ``blocks``): with 8 blocks CenterFace still found a face in 2 of 60 frames
+    of the test clip, with 6 blocks and 45 % margin in none."""
+    args = ["-c:v", "libx264", *FALLBACK_X264]
+    if x264_threads:
+        args += ["-threads", str(x264_threads)]
+    return blur_faces(src, dst, detector=fast_detector(), detect_every=detect_every, carry_frames=detect_every,
+                      max_detect_height=max_detect_height, margin=margin, blocks=blocks, verify=True,
+                      verify_output=False, video_args=args,
+                      timeout_s=timeout_s, progress=progress, cancel=cancel)
+
+
 def _render_pass(*, decoder_main, encoder_main, fifo: Path, frames_in: queue.Queue, errors: dict, stop: _Stop,
                  timeout_s: float, process: Callable) -> dict:
     """One decode -> process -> encode run; returns the processing stats."""
@@ -393,7 +429,8 @@ def _process(frames_in: queue.Queue, sink, detector: FaceDetector, stats: dict, 
     """
     cache = cache if cache is not None else {}
     factor = width / detect_size[0]
-    window: collections.deque = collections.deque()  # (index, frame, boxes or None) awaiting output
+    hold = max(carry, detect_every)
+    window: collections.deque = collections.deque()  # (index, frame) awaiting output
     found: dict[int, list[Box]] = {}  # detections by frame index, kept while within reach
     index = 0
     finished = False
@@ -405,18 +442,18 @@ def _process(frames_in: queue.Queue, sink, detector: FaceDetector, stats: dict, 
             if frame is None:
                 finished = True
             else:
-                boxes = None
                 if index % detect_every == 0:
                     if ("detect", index) not in cache:
-                        cache[("detect", index)] = _detect(frame, width, height, detect_size, detector, factor)
-                    boxes = found[index] = cache[("detect", index)]
-                    stats["detections"] += len(boxes)
+                        cache[("detect", index)] = _detect(frame, width, height, detect_size, detector, factor,
+                                                                     margin=margin, blocks=blocks)
+                    found[index] = cache[("detect", index)]
+                    stats["detections"] += len(found[index])
                 window.append((index, frame))
                 index += 1
-        # A frame can go out once every detection that may reach it is known.
-        while window and (finished or window[-1][0] - window[0][0] >= carry):
+        # A frame can go out once the next detection after it, and every detection held over it, is known.
+        while window and (finished or window[-1][0] - window[0][0] >= hold):
             n, frame = window.popleft()
-            boxes = [b for k in range(n - carry, n + carry + 1) for b in found.get(k, ())]
+            boxes = track(found, n, detect_every=detect_every, hold=hold)
             regions = _merge([b.enlarged(margin, width, height) for b in boxes])
             if regions:
                 pixelate(frame, width, height, regions, blocks)
@@ -435,7 +472,7 @@ def _process(frames_in: queue.Queue, sink, detector: FaceDetector, stats: dict, 
                 stats["blurred"] += 1
             sink.write(frame.data)
             stats["frames"] += 1
-            for old in [k for k in found if k < n - carry]:
+            for old in [k for k in found if k < n - hold - detect_every]:
                 del found[old]
             if stats["frames"] % 10 == 0:
                 report(stats["frames"])
@@ -453,14 +490,105 @@ def _luma(frame: np.ndarray, width: int, height: int, detect_size: tuple[int, in
     return gray
 
 
-def _detect(frame, width, height, detect_size, detector: FaceDetector, factor: float) -> list[Box]:
+def _detect(frame, width, height, detect_size, detector: FaceDetector, factor: float, *, margin: float = 0.3,
+            blocks: int = 8, looks: int = 3) -> list[Box]:
+    """The faces in one frame (full-size boxes). Detectors also see faces in what is left around a mosaic (a
+    dark collar under a pixelated face looked like one to CenterFace), so the boxes found are pixelated in a copy
+    of the picture and the detector looks again, up to ``looks`` times, until it finds nothing new."""
     gray = _luma(frame, width, height, detect_size)
+    bgr: list[np.ndarray] = []
 
     def to_bgr() -> np.ndarray:
-        bgr = cv2.cvtColor(frame.reshape(height * 3 // 2, width), cv2.COLOR_YUV2BGR_I420)
-        return cv2.resize(bgr, detect_size, interpolation=cv2.INTER_AREA) if detect_size != (width, height) else bgr
+        if not bgr:
+            image = cv2.cvtColor(frame.reshape(height * 3 // 2, width), cv2.COLOR_YUV2BGR_I420)
+            bgr.append(cv2.resize(image, detect_size, interpolation=cv2.INTER_AREA)
+                       if detect_size != (width, height) else image)
+        return bgr[0]
 
-    return [box.scaled(factor) for box in detector.detect(gray, to_bgr)]
+    found = detector.detect(gray, to_bgr)
+    boxes = list(found)
+    for _ in range(looks - 1):
+        if not found:
+            break
+        for box in (b.enlarged(margin, *detect_size) for b in found):
+            if box.w >= 2 and box.h >= 2:
+                region = gray[box.y:box.y + box.h, box.x:box.x + box.w]
+                cell = max(2, math.ceil(max(box.w, box.h) / blocks))
+                small = cv2.resize(region, (max(1, math.ceil(box.w / cell)), max(1, math.ceil(box.h / cell))),
+                                   interpolation=cv2.INTER_AREA)
+                region[:] = cv2.resize(small, (box.w, box.h), interpolation=cv2.INTER_NEAREST)
+        # in grey: a detector that sees less colour takes more for a face
+        found = [b for b in detector.detect(gray, lambda: cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR))
+                 if not any(_inside(b, old) for old in boxes)]
+        boxes += found
+    return [box.scaled(factor) for box in boxes]
+
+
+def _inside(box: Box, other: Box) -> bool:
+    """Is most of ``box`` within ``other`` (the same face found again in its own mosaic)?"""
+    ix = min(box.x + box.w, other.x + other.w) - max(box.x, other.x)
+    iy = min(box.y + box.h, other.y + other.h) - max(box.y, other.y)
+    return ix > 0 and iy > 0 and ix * iy >= 0.6 * box.w * box.h
+
+
+def _overlap(a: Box, b: Box) -> float:
+    """How much two boxes overlap (intersection over union), or, when they do not, minus how far apart their
+    centres are in units of their mean size (so the nearer of two disjoint boxes is the better match)."""
+    ix = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
+    iy = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+    if ix > 0 and iy > 0:
+        inter = ix * iy
+        return inter / float(a.w * a.h + b.w * b.h - inter)
+    size = max(1.0, (a.w + a.h + b.w + b.h) / 4)
+    return -math.hypot((a.x + a.w / 2) - (b.x + b.w / 2), (a.y + a.h / 2) - (b.y + b.h / 2)) / size
+
+
+def _match(before: list[Box], after: list[Box]) -> tuple[list[tuple[Box, Box]], list[Box], list[Box]]:
+    """Pair each face found at one detection with the same face at the next (greedy, best overlap first; a face
+    may move up to about its own size between detections): (pairs, unpaired before, unpaired after)."""
+    candidates = sorted(((_overlap(a, b), i, j) for i, a in enumerate(before) for j, b in enumerate(after)),
+                        reverse=True)
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    pairs = []
+    for score, i, j in candidates:
+        if score < -1.0 or i in used_a or j in used_b:
+            continue
+        used_a.add(i)
+        used_b.add(j)
+        pairs.append((before[i], after[j]))
+    return (pairs, [a for i, a in enumerate(before) if i not in used_a],
+            [b for j, b in enumerate(after) if j not in used_b])
+
+
+def _lerp(a: Box, b: Box, t: float) -> Box:
+    return Box(round(a.x + (b.x - a.x) * t), round(a.y + (b.y - a.y) * t), round(a.w + (b.w - a.w) * t),
+               round(a.h + (b.h - a.h) * t))
+
+
+def track(found: dict[int, list[Box]], n: int, *, detect_every: int, hold: int) -> list[Box]:
+    """The face boxes for frame ``n`` from detections made every ``detect_every`` frames (``found``: frame index
+    -> boxes; the detections before and after ``n`` must be in it, unless the video ends first).
+
+    A face found at the detections either side of the frame moves smoothly between its two boxes; a face found
+    at only one of them (it came, went, or the detector missed it once) is blurred where it was found over the
+    whole gap; and every box is held ``hold`` frames after its detection, so a face the detector misses once
+    or twice in a row stays blurred. The blur never flickers off between or across detections."""
+    before = max((k for k in found if k <= n), default=None)
+    after = min((k for k in found if k > n), default=None)
+    boxes: list[Box] = []
+    if before is not None and after is not None:
+        pairs, gone, came = _match(found[before], found[after])
+        t = (n - before) / (after - before)
+        boxes += [_lerp(a, b, t) for a, b in pairs] + gone + came
+    elif before is not None:
+        boxes += found[before]
+    elif after is not None:
+        boxes += found[after]
+    for k in found:
+        if n - hold <= k < (before if before is not None else n + 1):
+            boxes += found[k]
+    return boxes
 
 
 def _merge(boxes: list[Box]) -> list[Box]:

@@ -22,6 +22,7 @@ from obsapp.lessons.models import Lesson, LessonShare, Upload
 from obsapp.privacy import audit
 from obsapp.privacy.models import AuditEntry, LessonConsent
 from obsapp.storage import media_store
+from obsapp.talk.models import CalibrationCoder, CalibrationExercise
 from obsapp.watch.models import WatchEvent, WatchSession
 
 REMOVED_BODY = "Removed at the author's request."
@@ -65,6 +66,7 @@ def erase_person(actor: User | None, user_id: int, confirm: str | None) -> dict:
         uow.after_commit(media_store().delete_prefix, reel.media_prefix)
         db.session.delete(reel)
     removed["reels_they_made"] = len(reels)
+    removed.update(_erase_calibrations(person))
     # What they did on others' lessons stays with those lessons, without their name.
     for model, column in ((Clip, Clip.creator_id), (FeedbackItem, FeedbackItem.sender_id),
                           (WatchEvent, WatchEvent.user_id), (WatchSession, WatchSession.host_id),
@@ -82,10 +84,35 @@ def erase_person(actor: User | None, user_id: int, confirm: str | None) -> dict:
     person.active, person.is_admin, person.last_login_at = False, False, None  # inactive: every sign-in ends
     audit.record("erase", actor=actor, detail=f"person #{person.id} erased: {len(owned)} lesson(s), "
                  f"{removed['annotations_deleted']} annotation(s) deleted, {removed['annotations_anonymised']} "
-                 f"kept as removed, {removed['replies_deleted']} reply(ies), {removed['tokens']} token(s)")
+                 f"kept as removed, {removed['replies_deleted']} reply(ies), {removed['tokens']} token(s), "
+                 f"{removed['calibration_submissions']} calibration submission(s)")
     db.session.flush()
     db.session.expire_all()  # bulk updates above: nothing stale is served after this
     return receipt
+
+
+def _erase_calibrations(person: User) -> dict:
+    """Their talk-calibration codes and submissions go. An exercise they led passes to another of its coders who
+    may lead it (one of the lesson owner's active mentors), so the others' submissions stay; with no such coder
+    it goes, with every submission in it."""
+    led = list(db.session.execute(select(CalibrationExercise).where(CalibrationExercise.lead_id == person.id)
+                                  .order_by(CalibrationExercise.id)).scalars())
+    db.session.flush()
+    coded = _delete(CalibrationCoder, CalibrationCoder.user_id == person.id)
+    for exercise in led:
+        db.session.expire(exercise)  # its coders, read again without theirs
+    handed = deleted = 0
+    for exercise in led:
+        lead = next((coder.user for coder in exercise.coders
+                     if policy.can_open_calibration(coder.user, exercise.lesson)), None)
+        if lead is None:
+            db.session.delete(exercise)
+            deleted += 1
+        else:
+            exercise.lead_id = lead.id
+            handed += 1
+    db.session.flush()
+    return {"calibration_submissions": coded, "calibrations_handed_over": handed, "calibrations_deleted": deleted}
 
 
 def erasure_preview(person: User) -> dict:
@@ -96,7 +123,8 @@ def erasure_preview(person: User) -> dict:
     return {"lessons": count(Lesson, Lesson.owner_id == person.id),
             "annotations": count(Annotation, Annotation.author_id == person.id),
             "replies": count(Reply, Reply.author_id == person.id),
-            "tokens": count(ApiToken, ApiToken.user_id == person.id)}
+            "tokens": count(ApiToken, ApiToken.user_id == person.id),
+            "calibration_submissions": count(CalibrationCoder, CalibrationCoder.user_id == person.id)}
 
 
 def _delete(model, condition) -> int:

@@ -86,6 +86,13 @@ class RemovedSchema(StrictSchema):
     uploads = fields.Integer()
     reels_they_made = fields.Integer()
     audit_entries_anonymised = fields.Integer()
+    calibration_submissions = fields.Integer(metadata={"description": "their talk-calibration codes and "
+                                                                       "submissions (one per exercise), deleted"})
+    calibrations_handed_over = fields.Integer(metadata={"description": "calibration exercises they led, now led by "
+                                                                        "another of their coders (a mentor of the "
+                                                                        "lesson's owner)"})
+    calibrations_deleted = fields.Integer(metadata={"description": "calibration exercises they led that no other "
+                                                                    "coder could lead, deleted"})
 
 
 class ErasureReceiptSchema(StrictSchema):

@@ -18,6 +18,7 @@ from obsapp.errors import Conflict, InvalidInput
 from obsapp.extensions import db
 from obsapp.jobs.models import Job
 from obsapp.jobs.queue import enqueue
+from obsapp.lessons import services as lessons
 from obsapp.lessons.models import Lesson
 from obsapp.privacy import audit
 from obsapp.privacy.models import AUDIT_ACTIONS, AuditEntry, LessonConsent, blur_required
@@ -103,6 +104,12 @@ def set_consent(actor: User, lesson: Lesson, *, consent: str | None = None, pinn
         audit.record("consent", lesson=lesson, actor=actor,
                      detail=f"consent: {CONSENT_NAMES.get(before or '', 'not set')} → {CONSENT_NAMES[row.consent]}")
     db.session.flush()
+    # Viewers other than the owner and their mentors see only the anonymised rendition (policy): make it; once
+    # everyone consented it is no longer needed.
+    if row.blur_required:
+        lessons.start_anonymising(lesson)
+    elif before is not None and blur_required(before):
+        uow.after_commit(media_store().delete_prefix, lessons.derived_key(lesson, "anonymised"))
     return row
 
 

@@ -61,3 +61,48 @@ def frames_with_faces(path: Path) -> tuple[int, int]:
 
     frames = gray_frames(path)
     return sum(1 for frame in frames if acceptance_faces(frame)), len(frames)
+
+
+def turned_and_small_faces_video(dst: Path, *, size: str = "640x360", seconds: float = 1.5, fps: int = 30) -> Path:
+    """Two copies of the photo over a plain background: one turned 30 degrees (face ~110 px) drifting right, one
+    so small that its face is ~40 px wide drifting down; H.264 like a lesson rendition, no sound."""
+    if dst.exists():
+        return dst
+    png = astronaut_png(dst.with_name("astronaut.png"))
+    graph = (
+        f"color=c=0x556677:s={size}:r={fps}:d={seconds}[bg];"
+        "[0:v]split[a][b];"
+        "[a]scale=w=320:h=-1,format=rgba,rotate=a=30*PI/180:c=none:ow=rotw(30*PI/180):oh=roth(30*PI/180)[turned];"
+        "[b]scale=w=230:h=-1[small];"
+        "[bg][turned]overlay=x='20+20*t':y=0:shortest=1[v1];"
+        "[v1][small]overlay=x=420:y='60+15*t':shortest=1,format=yuv420p[v]"
+    )
+    tmp = dst.with_suffix(".part.mp4")
+    subprocess.run([
+        *FFMPEG, "-loop", "1", "-framerate", str(fps), "-i", str(png), "-filter_complex", graph, "-map", "[v]",
+        "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-profile:v", "high",
+        "-r", str(fps), "-movflags", "+faststart", str(tmp),
+    ], check=True, timeout=120)  # fmt: skip
+    tmp.replace(dst)
+    return dst
+
+
+def centerface_faces(path: Path) -> list[int]:
+    """How many faces CenterFace (the DNN detector) finds in each frame."""
+    return [len(boxes) for boxes in centerface_boxes(path)]
+
+
+def centerface_boxes(path: Path) -> list[list]:
+    """The faces CenterFace (the DNN detector) finds in each frame."""
+    import cv2
+
+    from obsapp.media.faces import CenterFaceDetector, centerface_model_path
+
+    model = centerface_model_path()
+    assert model is not None, "CenterFace's model is installed by scripts/face_model.py (make setup)"
+    detector = CenterFaceDetector(model)
+    counts = []
+    for gray in gray_frames(path):
+        bgr = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+        counts.append(detector.detect(gray, lambda bgr=bgr: bgr))
+    return counts

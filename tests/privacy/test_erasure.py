@@ -105,6 +105,7 @@ def test_the_erase_page(browser_client, admin, owner, make_lesson):
     client = browser_client(admin)
     assert 'Erase…' in client.get("/admin/people").get_data(as_text=True)
     html = client.get(f"/admin/people/{owner.id}/erase").get_data(as_text=True)
+    assert "their 0 talk-calibration submission(s)" in html
     assert "their 1 lesson(s)" in html and f"Type their email address ({owner.email})" in html
     wrong = client.post(f"/admin/people/{owner.id}/erase", data={"confirm": "nope@x.test", "csrf_token": client.csrf},
                         follow_redirects=True)
@@ -121,3 +122,54 @@ def test_the_erase_page(browser_client, admin, owner, make_lesson):
 
 def test_the_erase_page_is_for_admins(browser_client, owner, make_user):
     assert browser_client(owner).get(f"/admin/people/{make_user().id}/erase").status_code == 403
+
+
+def test_erasure_removes_talk_calibration_codes_and_submissions(api_as, admin, make_user, make_lesson, share,
+                                                                make_mentorship):
+    from obsapp.talk.models import CalibrationCoder, CalibrationExercise
+
+    teacher = make_user(name="Tina Teacher")
+    coach = make_user(name="Cody Coach")  # the person to erase: a mentor of Tina who leads two exercises
+    other = make_user(name="Mo Mentor")  # another mentor of Tina
+    peer = make_user(name="Pat Peer")  # may comment, mentors nobody
+    make_mentorship(coach, teacher)
+    make_mentorship(other, teacher)
+    lesson = make_lesson(teacher, "Tina's lesson", status="ready", duration_ms=60_000)
+    for person in (coach, other, peer):
+        share(lesson, person, "commenter")
+    apis = {person.id: api_as(person) for person in (coach, other, peer)}
+
+    def exercise(lead, *coders):
+        response = apis[lead.id].post(f"/api/v1/lessons/{lesson.id}/calibrations",
+                                      json={"coder_ids": [c.id for c in coders], "title": "Week 3"})
+        assert response.status_code == 201, response.json
+        for coder in coders:
+            assert apis[coder.id].post(f"/api/v1/calibrations/{response.json['id']}/submit").status_code == 200
+        return response.json["id"]
+
+    handed = exercise(coach, coach, other)  # Mo may lead it: it passes to him
+    dropped = exercise(coach, coach, peer)  # nobody else may lead it: it goes
+    kept = exercise(other, other, coach)  # Mo's: only Cody's submission goes
+    submitted = db.session.execute(select(CalibrationCoder).where(CalibrationCoder.user_id == coach.id)).scalars()
+    assert sum(1 for c in submitted if c.submitted_at) == 3
+
+    response = api_as(admin).post(f"/api/v1/users/{coach.id}/erase", json={"confirm": coach.email})
+    assert response.status_code == 200, response.json
+    removed = response.json["removed"]
+    assert (removed["calibration_submissions"], removed["calibrations_handed_over"],
+            removed["calibrations_deleted"]) == (3, 1, 1)
+
+    db.session.expire_all()
+    assert db.session.execute(select(CalibrationCoder).where(CalibrationCoder.user_id == coach.id)).first() is None
+    assert db.session.get(CalibrationExercise, dropped) is None
+    assert db.session.execute(select(CalibrationCoder).where(CalibrationCoder.exercise_id == dropped)).first() is None
+    passed = db.session.get(CalibrationExercise, handed)
+    assert passed.lead_id == other.id and [(c.user_id, c.submitted_at is not None) for c in passed.coders] == [
+        (other.id, True)]
+    assert [c.user_id for c in db.session.get(CalibrationExercise, kept).coders] == [other.id]
+    for exercise_id in (handed, kept):
+        shown = apis[other.id].get(f"/api/v1/calibrations/{exercise_id}")
+        assert shown.status_code == 200 and "Cody" not in shown.get_data(as_text=True)
+    assert apis[other.id].post(f"/api/v1/calibrations/{handed}/close").status_code in (200, 409)
+    erase = db.session.execute(select(AuditEntry).where(AuditEntry.action == "erase")).scalar_one()
+    assert "3 calibration submission(s)" in erase.detail

@@ -55,7 +55,14 @@ function showState() {
       card.append(row);
     }
   }
-  if (lesson.status !== "ready") stateBox.append(card);
+  if (lesson.status === "ready" && lesson.media.anonymising) {
+    card.id = "anonymising";
+    card.setAttribute("role", "status");
+    card.append(el("h2", {}, "This video is being anonymised"));
+    card.append(el("p", {}, "Not everyone filmed in this lesson consented, so you will see it with every face blurred. "
+      + "The blurred video is being made; this page shows it when it is ready. Until then the video is not shown."));
+  }
+  if (lesson.status !== "ready" || lesson.media.anonymising) stateBox.append(card);
 }
 
 async function poll() {
@@ -107,8 +114,17 @@ function seekToHash() {
 
 function update() {
   showState();
-  if (lesson.status === "ready") showPlayer();
+  if (lesson.status === "ready" && !lesson.media.anonymising) showPlayer();
   if (lesson.status === "processing") poll();
+  if (lesson.status === "ready" && lesson.media.anonymising) waitForAnonymised();
+}
+
+async function waitForAnonymised() {
+  while (lesson.media.anonymising) {
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    try { lesson = await api(`/api/v1/lessons/${lesson.id}`); } catch (error) { /* try again */ }
+  }
+  update();
 }
 
 function setupEdit() {
