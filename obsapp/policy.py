@@ -308,6 +308,20 @@ def has_viewers_without_original(lesson: Any) -> bool:
     return db.session.execute(select(t.c.lesson_id).where(t.c.lesson_id == lesson.id).limit(1)).first() is not None
 
 
+def original_video_map(actor: Any, lessons: Iterable[Any], default_consent: str) -> dict[int, bool]:
+    """``sees_original_video`` for many lessons the actor may view, in two queries (lists and pages of lessons)."""
+    lessons = list(lessons)
+    if not lessons or not is_signed_in(actor):
+        return {lesson.id: False for lesson in lessons}
+    t, m = lesson_consents_t, mentorships_t
+    consents = dict(db.session.execute(select(t.c.lesson_id, t.c.consent).where(
+        t.c.lesson_id.in_([lesson.id for lesson in lessons]))).all())
+    mentees = set(db.session.execute(select(m.c.mentee_id).where(
+        m.c.mentor_id == actor.id, m.c.ended_at.is_(None))).scalars())
+    return {lesson.id: (lesson.owner_id == actor.id or lesson.owner_id in mentees
+                        or (consents.get(lesson.id) or default_consent) == "all_consented") for lesson in lessons}
+
+
 def sees_original_video(actor: Any, lesson: Any, default_consent: str) -> bool:
     """May ``actor`` watch the lesson's original video (and its poster and preview pictures)? Unless everyone
     filmed consented, only its owner and the owner's active mentors may; other viewers get the anonymised

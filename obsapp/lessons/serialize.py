@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import url_for
+from flask import current_app, url_for
 from sqlalchemy import select
 
 from obsapp import policy
@@ -24,11 +24,13 @@ def media_url(lesson: Lesson, name: str) -> str:
     return url_for("lessons_api.lesson_media", lesson_id=lesson.id, name=name, v=lesson.media_version)
 
 
-def _media(lesson: Lesson, actor: User, access: str) -> dict:
+def _media(lesson: Lesson, actor: User, access: str, original: bool | None = None) -> dict:
     """The media URLs of a ready lesson for ``actor``: its own, or (policy: consent incomplete, and the actor is
     neither its owner nor one of their mentors) those of its anonymised rendition, with no video URL until that
     is made (``anonymising``) and no preview pictures."""
-    anonymised = access != "manage" and not services.sees_original(actor, lesson)
+    if original is None:
+        original = services.sees_original(actor, lesson)
+    anonymised = access != "manage" and not original
     made = anonymised and services.anonymised_ready(lesson)
     return {"video_url": media_url(lesson, "video.mp4") if not anonymised or made else None,
             "poster_url": media_url(lesson, "poster.jpg"),
@@ -52,7 +54,10 @@ def lesson_payloads(lessons, actor: User) -> list[dict]:
     held = _load(User, (lesson.owner_id for lesson in lessons)) + _load(Job, (lesson.job_id for lesson in lessons))
     access = policy.lesson_access_map(actor, lessons)
     extras = _extras(lessons)
-    payloads = [lesson_payload(lesson, actor, access[lesson.id], extras.get(lesson.id)) for lesson in lessons]
+    originals = policy.original_video_map(actor, [lesson for lesson in lessons if lesson.status == "ready"],
+                                          current_app.config["DEFAULT_CONSENT"])
+    payloads = [lesson_payload(lesson, actor, access[lesson.id], extras.get(lesson.id), originals.get(lesson.id))
+                for lesson in lessons]
     del held
     return payloads
 
@@ -65,7 +70,8 @@ def _extras(lessons: list[Lesson]) -> dict[int, dict]:
     return merged
 
 
-def lesson_payload(lesson: Lesson, actor: User, level: policy.Access | None = None, extra: dict | None = None) -> dict:
+def lesson_payload(lesson: Lesson, actor: User, level: policy.Access | None = None, extra: dict | None = None,
+                   original: bool | None = None) -> dict:
     ready = lesson.status == "ready"
     job = db.session.get(Job, lesson.job_id) if lesson.job_id else None
     level = policy.lesson_access(actor, lesson) if level is None else level
@@ -82,7 +88,7 @@ def lesson_payload(lesson: Lesson, actor: User, level: policy.Access | None = No
         "job": {"id": job.id, "state": job.state, "progress": job.progress} if job else None,
         "duration_ms": lesson.duration_ms, "width": lesson.width, "height": lesson.height, "fps": fps,
         "has_audio": lesson.has_audio, "video_codec": lesson.video_codec, "audio_codec": lesson.audio_codec,
-        "media": _media(lesson, actor, access) if ready else {
+        "media": _media(lesson, actor, access, original) if ready else {
             "video_url": None, "poster_url": None, "thumbnails_vtt_url": None, "waveform_url": None,
             "anonymised": False, "anonymising": False},
         "upload_url": url_for("uploads_api.create_upload", lesson_id=lesson.id, _external=True)
