@@ -18,25 +18,6 @@ def mentor(make_user, make_mentorship, mentee):
 
 
 @pytest.fixture
-def upload_lesson(api_as, run_jobs):
-    """upload_lesson(owner, path, title=...) -> a ready lesson's JSON (the real ingest job)."""
-
-    def make(owner, path, title="Fractions P4"):
-        api = api_as(owner)
-        lesson = api.post("/api/v1/lessons", json={"title": title}).json
-        with open(path, "rb") as handle:
-            response = api.post(f"/api/v1/lessons/{lesson['id']}/video", data={"file": (handle, path.name)},
-                                content_type="multipart/form-data")
-        assert response.status_code == 202, response.json
-        run_jobs()
-        lesson = api.get(f"/api/v1/lessons/{lesson['id']}").json
-        assert lesson["status"] == "ready", lesson["error"]
-        return lesson
-
-    return make
-
-
-@pytest.fixture
 def counter_lesson(upload_lesson, mentee, media_samples):
     return upload_lesson(mentee, media_samples["counter_mp4"])
 

@@ -27,20 +27,3 @@ def mentor(make_user, make_mentorship, teacher):
     return user
 
 
-@pytest.fixture
-def upload_lesson(api_as, run_jobs):
-    """upload_lesson(owner, path, title=..., taught_on=...) -> a ready lesson's JSON (the real ingest job)."""
-
-    def make(owner, path, title="Fractions P4", taught_on=None):
-        api = api_as(owner)
-        lesson = api.post("/api/v1/lessons", json={"title": title, "taught_on": taught_on}).json
-        with open(path, "rb") as handle:
-            response = api.post(f"/api/v1/lessons/{lesson['id']}/video", data={"file": (handle, path.name)},
-                                content_type="multipart/form-data")
-        assert response.status_code == 202, response.json
-        run_jobs()
-        lesson = api.get(f"/api/v1/lessons/{lesson['id']}").json
-        assert lesson["status"] == "ready", lesson["error"]
-        return lesson
-
-    return make

@@ -37,27 +37,6 @@ def settings(app):
     app.config.update(saved)
 
 
-@pytest.fixture
-def upload_lesson(api_as, run_jobs):
-    """upload_lesson(owner, path, title=..., **fields) -> a ready lesson's JSON (the real upload and ingest job)."""
-
-    def make(person, path, title="Fractions P4", **fields):
-        api = api_as(person)
-        response = api.post("/api/v1/lessons", json={"title": title, **fields})
-        assert response.status_code == 201, response.json
-        lesson = response.json
-        with open(path, "rb") as handle:
-            response = api.post(f"/api/v1/lessons/{lesson['id']}/video", data={"file": (handle, path.name)},
-                                content_type="multipart/form-data")
-        assert response.status_code == 202, response.json
-        run_jobs()
-        lesson = api.get(f"/api/v1/lessons/{lesson['id']}").json
-        assert lesson["status"] == "ready", lesson["error"]
-        return lesson
-
-    return make
-
-
 @pytest.fixture(scope="session")
 def face_sample(tmp_path_factory):
     from tests.clips.faces import face_video
