@@ -31,7 +31,8 @@ from .frames import frame_at
 from .run import SAFE_DEMUXERS, Cancel, MediaError, ffmpeg_cmd, ffmpeg_input, run
 from .source import Packet, SourceVideo, ff_seconds, measure, mp4_avcc, probe_cut, seconds_up, tmp_next_to
 
-__all__ = ["ClipResult", "FrameSpan", "cut_accurate", "cut_fast", "encode_span", "frame_span", "thumbnail"]
+__all__ = ["ClipResult", "FrameSpan", "concat_input", "cut_accurate", "cut_fast", "encode_span", "frame_span",
+           "thumbnail"]
 
 PROBE_WINDOW_S = 12.0
 REORDER_MARGIN_S = 1.0  # read past the end: with B-frames the last frames come after later ones in the file
@@ -316,14 +317,7 @@ def _smart_cut(source, plan, settings, work, out, begin, duration, captions, aud
     encoded = [part for part, _ in parts if part.name != "middle.mp4"]
     if encoded and mp4_avcc(encoded[0]) != source.extradata:
         raise _NotCompatible("the re-encoded frames' parameter sets (SPS/PPS) differ from the source's")
-    listing = work / "parts.ffconcat"
-    frame = Fraction(source.frame_ticks) * tb
-    lines = ["ffconcat version 1.0"]
-    for part, count in parts:
-        lines += [f"file '{part.name}'", f"duration {ff_seconds(count * frame)}"]
-    listing.write_text("\n".join(lines) + "\n")
-    inputs = ["-f", "concat", "-safe", "0", "-auto_convert", "0", "-protocol_whitelist", "file",
-              "-format_whitelist", "concat," + SAFE_DEMUXERS, "-i", os.path.abspath(listing)]
+    inputs = concat_input(work / "parts.ffconcat", parts, Fraction(source.frame_ticks) * tb)
     maps = ["-map", "0:v:0"]
     if copy_audio:  # the AAC packets around the span; the edit list trims them to it exactly
         inputs += ["-ss", ff_seconds(begin), "-t", ff_seconds(duration), *ffmpeg_input(src)]
@@ -336,6 +330,17 @@ def _smart_cut(source, plan, settings, work, out, begin, duration, captions, aud
                       "-map_metadata", "-1", "-map_chapters", "-1", "-movflags", "+faststart", "-f", "mp4",
                       os.path.abspath(out))
     run(argv, timeout_s=timeout_s, cancel=cancel)
+
+
+def concat_input(listing: Path, parts: Sequence[tuple[Path, int]], frame: Fraction) -> list[str]:
+    """ffmpeg input arguments that play ``parts`` (files in ``listing``'s folder, each with its number of frames of
+    ``frame`` seconds) one after the other, as one stream, timed exactly by their frame counts."""
+    lines = ["ffconcat version 1.0"]
+    for part, count in parts:
+        lines += [f"file '{part.name}'", f"duration {ff_seconds(count * frame)}"]
+    listing.write_text("\n".join(lines) + "\n")
+    return ["-f", "concat", "-safe", "0", "-auto_convert", "0", "-protocol_whitelist", "file",
+            "-format_whitelist", "concat," + SAFE_DEMUXERS, "-i", os.path.abspath(listing)]
 
 
 def _copy_gops(src: Path, dst: Path, begin: Fraction, frames: int, timeout_s: float, cancel) -> Path:

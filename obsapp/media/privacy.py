@@ -24,7 +24,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import errno
-import functools
 import hashlib
 import math
 import os
@@ -35,14 +34,16 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from .captions import Caption, caption_args
-from .cutting import frame_span
+from .cutting import concat_input, frame_span
 from .encoding import AUDIO_ARGS, FALLBACK_X264, KEYFRAME_INTERVAL_S
 from .faces import (
     ACCEPTANCE,
@@ -57,7 +58,7 @@ from .faces import (
     pixelate,
 )
 from .run import Cancel, MediaError, ffmpeg_cmd, ffmpeg_input, run
-from .source import ff_seconds, source_video
+from .source import ff_seconds, mp4_avcc, source_video
 
 __all__ = [
     "ACCEPTANCE",
@@ -70,6 +71,7 @@ __all__ = [
     "anonymise_video",
     "blur_faces",
     "centerface_model_path",
+    "clip_detector",
     "default_detector",
     "faces_in_output",
     "fast_detector",
@@ -90,8 +92,9 @@ class BlurResult:
     start_ms: int  # on the source's timeline
     duration_ms: int
     elapsed_s: float
-    passes: int = 1  # 1 + how many times the clip was made again after the output check
+    passes: int = 1  # 1 + how many times frames were made again after the output check
     repaired_frames: int = 0  # frames the output check caught and that were pixelated again
+    repaired_segments: int = 0  # groups of pictures encoded again for those repairs
 
     @property
     def x_realtime(self) -> float:
@@ -123,6 +126,124 @@ def _open_fifo_for_writing(path: Path, encoder: threading.Thread, stop: _Stop, t
         return os.fdopen(fd, "wb", buffering=0)
 
 
+class _Blur:
+    """One clip's frames, decoded, pixelated and encoded, as often as repairs need: what was detected and
+    rechecked is kept (``cache``), so frames made again only cost decoding, pixelating and encoding."""
+
+    def __init__(self, src: Path, span, work: Path, *, detector: FaceDetector, detect_every: int, carry: int,
+                 margin: float, blocks: int, detect_size: tuple[int, int], verify: bool, timeout_s: float,
+                 stop: _Stop, report: Callable[[float], None]) -> None:
+        self.src, self.span, self.work = src, span, work
+        self.width, self.height = span.source.width, span.source.height
+        self.detector, self.detect_every, self.carry = detector, max(1, detect_every), max(0, carry)
+        self.margin, self.blocks, self.detect_size, self.verify = margin, blocks, detect_size, verify
+        self.timeout_s, self.stop, self.report = timeout_s, stop, report
+        self.cache: dict = {}  # ("detect", n) -> boxes, ("recheck", n) -> boxes
+        self.extra: dict[int, list[tuple[Box, int]]] = {}  # frame -> (region, blocks) the output check caught
+        self.regions: dict[int, list[tuple[Box, int]]] = {}  # frame -> (region, blocks) pixelated in it
+        self.stats = {"frames": 0, "blurred": 0, "detections": 0}
+        self.segments: list[tuple[Path, int]] = []  # the encoded groups of pictures, in order
+        self.rendered = False
+        self.fifo = work / "frames.yuv"
+        os.mkfifo(self.fifo, 0o600)
+        fps = span.source.fps
+        self.rate = f"{fps.numerator}/{fps.denominator}"
+
+    def encoder_input(self) -> list[str]:
+        return ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{self.width}x{self.height}", "-framerate", self.rate,
+                "-protocol_whitelist", "file,pipe", "-i", os.path.abspath(self.fifo)]
+
+    def render(self, first: int, last: int, encode_argv: list[str]) -> None:
+        """Frames ``[first, last)`` of the span, pixelated, into the encoder ``encode_argv`` (which reads the
+        fifo). The span is decoded from its start (frame-exact whatever the source's timing); earlier frames are
+        skipped, their detections come from the cache."""
+        frame_size = self.width * self.height * 3 // 2
+        frames_in: queue.Queue = queue.Queue(maxsize=8)
+        errors: dict[str, BaseException] = {}
+        stop = self.stop
+        decode_argv = ffmpeg_cmd("-ss", ff_seconds(self.span.begin), *ffmpeg_input(self.src), "-map", "0:v:0",
+                                 "-an", "-sn", "-dn", "-frames:v", str(last), "-f", "rawvideo", "-pix_fmt", "yuv420p",
+                                 "-")
+
+        def decoder() -> None:
+            pending = bytearray()
+            counter = [0]
+
+            def feed(chunk: bytes) -> None:
+                pending.extend(chunk)
+                while len(pending) >= frame_size:
+                    index = counter[0]
+                    counter[0] += 1
+                    if index < first:
+                        del pending[:frame_size]
+                        continue
+                    frame = np.frombuffer(pending, dtype=np.uint8, count=frame_size).copy()
+                    del pending[:frame_size]
+                    while not stop.is_set():
+                        try:
+                            frames_in.put(frame, timeout=0.2)
+                            break
+                        except queue.Full:
+                            continue
+
+            try:
+                run(decode_argv, timeout_s=self.timeout_s, cancel=stop, on_stdout=feed)
+            except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+                errors["decoder"] = exc
+            finally:
+                with contextlib.suppress(queue.Full):
+                    frames_in.put(None, timeout=5)
+
+        def encoder() -> None:
+            try:
+                run(encode_argv, timeout_s=self.timeout_s, cancel=stop)
+            except BaseException as exc:  # noqa: BLE001
+                errors["encoder"] = exc
+
+        threads = [threading.Thread(target=decoder, name="blur-decode", daemon=True),
+                   threading.Thread(target=encoder, name="blur-encode", daemon=True)]
+        for thread in threads:
+            thread.start()
+        stats = {"frames": 0, "blurred": 0, "detections": 0}
+        total = max(1, last - first)
+        try:
+            sink = _open_fifo_for_writing(self.fifo, threads[1], stop, 60)
+            if sink is None:
+                raise errors.get("encoder") or MediaError("The video encoder did not start.", code="ffmpeg_failed")
+            with sink, ThreadPoolExecutor(max_workers=1, thread_name_prefix="blur-detect") as pool:
+                _process(frames_in, sink, self.detector, stats, width=self.width, height=self.height,
+                         detect_size=self.detect_size, detect_every=self.detect_every, carry=self.carry,
+                         margin=self.margin, blocks=self.blocks, verify=self.verify, stop=stop, extra=self.extra,
+                         cache=self.cache, regions=self.regions, first=first, pool=pool,
+                         report=lambda n: self.report(min(1.0, n / total)))
+            threads[1].join(self.timeout_s)
+            threads[0].join(30)
+            for name in ("decoder", "encoder"):
+                if name in errors:
+                    raise errors[name]
+        except BrokenPipeError as exc:
+            stop.inner.set()
+            for thread in threads:
+                thread.join(30)
+            raise errors.get("encoder") or MediaError("The video encoder stopped.", code="ffmpeg_failed") from exc
+        except BaseException:
+            stop.inner.set()
+            raise
+        finally:
+            if stop.is_set():
+                with contextlib.suppress(queue.Empty):
+                    while True:
+                        frames_in.get_nowait()
+            for thread in threads:
+                thread.join(10)
+        if stats["frames"] == 0:
+            raise MediaError("No frames could be read from the video.", code="no_frames")
+        if not self.rendered:  # the first render is of the whole span: its counts are the clip's
+            self.stats, self.rendered = stats, True
+        elif stats["frames"] != last - first:
+            raise MediaError("The video gave other frames than the first time it was read.", code="ffmpeg_failed")
+
+
 def blur_faces(
     src: str | os.PathLike[str],
     dst: str | os.PathLike[str],
@@ -130,14 +251,15 @@ def blur_faces(
     start_ms: int = 0,
     end_ms: int | None = None,
     detector: FaceDetector | None = None,
-    detect_every: int = 3,
-    carry_frames: int = 4,
+    detect_every: int = 5,
+    carry_frames: int = 5,
     margin: float = 0.3,
     blocks: int = 8,
-    max_detect_height: int = 720,
+    max_detect_height: int = 360,
     verify: bool = True,
     verify_output: bool = True,
     max_passes: int = 4,
+    full_check_every: int = 30,
     captions: Sequence[Caption] = (),
     video_args: Sequence[str] | None = None,
     timeout_s: float = 3600.0,
@@ -147,21 +269,26 @@ def blur_faces(
     """Write the frames of ``[start_ms, end_ms)`` of ``src`` (frame-accurate) to ``dst`` with every face
     pixelated, with the span's sound (AAC) and optional ``captions``; H.264, moov first.
 
-    Faces are looked for in every ``detect_every``-th frame (scaled to at most ``max_detect_height``
-    lines); each frame is blurred with the boxes found up to ``carry_frames`` frames before or after it.
-    With ``verify``, the surroundings of every pixelated region are checked again after blurring with the
-    contract's detector settings, and anything it still finds there is pixelated as well.
+    Faces are looked for in every ``detect_every``-th frame (scaled to at most ``max_detect_height`` lines; by
+    ``clip_detector()`` unless another ``detector`` is given), in a thread of their own while earlier frames are
+    pixelated and encoded; each frame is blurred with the boxes tracked between the detections either side of it
+    and held ``carry_frames`` frames. With ``verify``, the surroundings of every pixelated region are checked again
+    after blurring (at full size, with the contract's detector, 3 neighbours instead of 5) and anything it still
+    finds there is pixelated as well.
 
-    With ``verify_output``, the encoded result is read back the way an OpenCV user reads a video and every
-    frame is put through the contract's check; frames where it still finds a "face" (encoding can turn a
-    mosaic edge into one) are pixelated again there, more coarsely and more widely, and the clip is made
-    again, up to ``max_passes`` times. If frames still fail after that, a MediaError is raised rather than a
+    With ``verify_output`` the video is encoded in groups of pictures of its own (one keyframe each), read back
+    both ways people read a video (OpenCV, ffmpeg) and put through the contract's check: around every pixelated
+    region in every frame, and over the whole picture every ``full_check_every``-th frame (and in every frame of a
+    group where that whole-picture check found something no region covered: the detector missed it). Frames where
+    it finds a face (encoding can turn a mosaic edge into one) are pixelated again there, more coarsely and more
+    widely, and only their groups of pictures are encoded again and checked, up to ``max_passes`` times; then the
+    groups are joined without re-encoding. If frames still fail after that, a MediaError is raised rather than a
     clip that might show a face.
     """
     started = time.monotonic()
     src, dst = Path(src), Path(dst)
     report = progress or (lambda _f: None)
-    detector = detector or default_detector()
+    detector = detector or clip_detector()
     if end_ms is None:
         end_ms = source_video(src).duration_ms
     span = frame_span(src, start_ms, end_ms)
@@ -169,109 +296,176 @@ def blur_faces(
     width, height = source.width, source.height
     if width % 2 or height % 2:
         raise MediaError("Faces can only be blurred in videos with even dimensions.", code="odd_size")
-    frame_size = width * height * 3 // 2
     scale = min(1.0, max_detect_height / height)
     detect_size = (max(2, round(width * scale)), max(2, round(height * scale)))
     stop = _Stop(cancel)
-    fps = source.fps
-    rate = f"{fps.numerator}/{fps.denominator}"
-
     work = Path(tempfile.mkdtemp(prefix=".blur-", dir=dst.parent))
-    fifo = work / "frames.yuv"
-    os.mkfifo(fifo, 0o600)
     tmp = dst.with_name(f".{dst.stem}.{secrets.token_hex(4)}{dst.suffix}")
-    frames_in: queue.Queue = queue.Queue(maxsize=8)
-    errors: dict[str, BaseException] = {}
+    phase = [0.0, 0.85]  # progress: where the current render starts and how much of the whole it is
+    reported = [0.0]
 
-    decode_argv = ffmpeg_cmd("-ss", ff_seconds(span.begin), *ffmpeg_input(src), "-map", "0:v:0", "-an", "-sn", "-dn",
-                             "-frames:v", str(span.frames), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-")
+    def step(fraction: float) -> None:
+        reported[0] = max(reported[0], phase[0] + phase[1] * fraction)
+        report(reported[0])
+
+    blur = _Blur(src, span, work, detector=detector, detect_every=detect_every, carry=carry_frames, margin=margin,
+                 blocks=blocks, detect_size=detect_size, verify=verify, timeout_s=timeout_s, stop=stop, report=step)
+    video = list(video_args or ["-c:v", "libx264", *FALLBACK_X264])
     sub_in, sub_out = caption_args(captions, work, int(span.duration * 1000), 2 if source.has_audio else 1)
     audio_in = ["-ss", ff_seconds(span.begin), *ffmpeg_input(src)] if source.has_audio else []
     audio_out = (["-map", "1:a:0", *AUDIO_ARGS, "-af", f"apad,atrim=end={ff_seconds(span.duration)}"]
                  if source.has_audio else ["-an"])
-    encode_argv = ffmpeg_cmd(
-        "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-framerate", rate,
-        "-protocol_whitelist", "file,pipe", "-i", os.path.abspath(fifo), *audio_in, *sub_in,
-        "-map", "0:v:0", *audio_out, *sub_out, *(video_args or ["-c:v", "libx264", *FALLBACK_X264]),
-        "-pix_fmt", "yuv420p", "-force_key_frames", f"expr:gte(t,n_forced*{KEYFRAME_INTERVAL_S})",
-        "-map_metadata", "-1", "-movflags", "+faststart", "-f", "mp4", os.path.abspath(tmp),
-    )  # fmt: skip
-
-    def decoder() -> None:
-        pending = bytearray()
-
-        def feed(chunk: bytes) -> None:
-            pending.extend(chunk)
-            while len(pending) >= frame_size:
-                frame = np.frombuffer(bytes(pending[:frame_size]), dtype=np.uint8).copy()
-                del pending[:frame_size]
-                while not stop.is_set():
-                    try:
-                        frames_in.put(frame, timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
-
-        try:
-            run(decode_argv, timeout_s=timeout_s, cancel=stop, on_stdout=feed)
-        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
-            errors["decoder"] = exc
-        finally:
-            with contextlib.suppress(queue.Full):
-                frames_in.put(None, timeout=5)
-
-    def encoder() -> None:
-        try:
-            run(encode_argv, timeout_s=timeout_s, cancel=stop)
-        except BaseException as exc:  # noqa: BLE001
-            errors["encoder"] = exc
-
-    extra: dict[int, list[tuple[Box, int]]] = {}  # frame index -> (region, blocks) found by the output check
-    passes = max(1, max_passes if verify_output else 1)
-    repaired = attempt = 0
-    checked: dict = {}  # pictures the output check has seen, so a repaired clip is checked where it changed
-    cache: dict = {}  # detections and rechecks of the first pass: the decoded frames are the same every pass
-
-    def process(sink, stats: dict, *, first: bool) -> None:
-        def progress_of(n: int) -> None:
-            report(0.85 * min(1.0, n / max(1, span.frames)) if first else 0.9)
-
-        _process(frames_in, sink, detector, stats, width=width, height=height, detect_size=detect_size,
-                 detect_every=max(1, detect_every), carry=max(0, carry_frames), margin=margin, blocks=blocks,
-                 verify=verify, stop=stop, extra=extra, report=progress_of, cache=cache)
-
+    finish = ["-map_metadata", "-1", "-movflags", "+faststart", "-f", "mp4", os.path.abspath(tmp)]
+    passes = repaired = segments_again = 0
     try:
-        for attempt in range(passes):
-            stats = _render_pass(decoder_main=decoder, encoder_main=encoder, fifo=fifo, frames_in=frames_in,
-                                 errors=errors, stop=stop, timeout_s=timeout_s,
-                                 process=functools.partial(process, first=attempt == 0))
-            if stats["frames"] == 0:
-                raise MediaError("No frames could be read from the video.", code="no_frames")
-            if not verify_output:
-                break
-            failing = faces_in_output(tmp, timeout_s=timeout_s, seen=checked)
-            if not failing:
-                break
-            if attempt == passes - 1:
-                raise MediaError(f"Faces could not be blurred beyond detection in {len(failing)} frame(s); "
-                                 "no clip was made.", code="blur_failed")
-            # Coarser and wider each pass; the frames either side get it too (a face does not jump).
-            coarse = max(3, blocks - 2 * (attempt + 1))
-            for n, boxes in failing.items():
-                for k in (n - 1, n, n + 1):
-                    extra.setdefault(k, []).extend((b.enlarged(margin + 0.2 * (attempt + 1), width, height), coarse)
-                                                   for b in boxes)
-            repaired += len(failing)
+        if not verify_output:  # one encode, sound and captions with it
+            blur.render(0, span.frames, ffmpeg_cmd(
+                *blur.encoder_input(), *audio_in, *sub_in, "-map", "0:v:0", *audio_out, *sub_out, *video,
+                "-pix_fmt", "yuv420p", "-force_key_frames", f"expr:gte(t,n_forced*{KEYFRAME_INTERVAL_S})", *finish))
+            passes = 1
+        else:
+            passes, repaired, segments_again = _render_checked(
+                blur, video, max_passes=max(1, max_passes), full_check_every=max(1, full_check_every),
+                margin=margin, phase=phase)
+            parts = blur.segments
+            listing_input = concat_input(work / "segments.ffconcat", parts, 1 / Fraction(source.fps))
+            run(ffmpeg_cmd(*listing_input, *audio_in, *sub_in, "-map", "0:v:0", *audio_out, *sub_out,
+                           "-c:v", "copy", "-dn", "-map_chapters", "-1", *finish), timeout_s=timeout_s, cancel=stop)
         os.replace(tmp, dst)
     finally:
         stop.inner.set()
         tmp.unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)
     report(1.0)
-    return BlurResult(path=dst, frames=stats["frames"], frames_with_faces=stats["blurred"],
-                      detections=stats["detections"], detector=detector.name, start_ms=span.start_ms,
+    return BlurResult(path=dst, frames=blur.stats["frames"],
+                      frames_with_faces=sum(1 for n in range(blur.stats["frames"]) if blur.regions.get(n)),
+                      detections=blur.stats["detections"], detector=detector.name, start_ms=span.start_ms,
                       duration_ms=round(span.duration * 1000), elapsed_s=time.monotonic() - started,
-                      passes=attempt + 1, repaired_frames=repaired)
+                      passes=passes, repaired_frames=repaired, repaired_segments=segments_again)
+
+
+def _render_checked(blur: _Blur, video: list[str], *, max_passes: int, full_check_every: int, margin: float,
+                    phase: list[float]) -> tuple[int, int, int]:
+    """Render the span in groups of pictures, check them, and make again only the groups where the check found
+    something; ``blur.segments`` ends as [(file, frames)] in order. Returns (passes, frames repaired, groups
+    made again)."""
+    span, work = blur.span, blur.work
+    fps = span.source.fps
+    gop = max(1, round(KEYFRAME_INTERVAL_S * fps))
+    starts = list(range(0, span.frames, gop))
+    keyframes = ["-forced-idr", "1"] if "libx264" in video else []
+    segment_args = [*video, "-pix_fmt", "yuv420p", *keyframes, "-map_metadata", "-1", "-an", "-sn", "-dn"]
+    blur.render(0, span.frames, ffmpeg_cmd(
+        *blur.encoder_input(), "-map", "0:v:0", *segment_args, "-force_key_frames", f"expr:eq(mod(n,{gop}),0)",
+        "-f", "segment", "-segment_format", "mp4", "-reset_timestamps", "1",
+        *(["-segment_frames", ",".join(str(a) for a in starts[1:])] if len(starts) > 1 else []),
+        os.path.abspath(work / "seg%05d.mp4")))
+    frames = blur.stats["frames"]  # as decoded (a source's last frames can fall short of what its index said)
+    bounds = [(a, min(a + gop, frames)) for a in range(0, frames, gop)]
+    blur.segments = [(work / f"seg{i:05d}.mp4", b - a) for i, (a, b) in enumerate(bounds)]
+    missing = [path.name for path, _ in blur.segments if not path.is_file()]
+    if missing:
+        raise MediaError("The video encoder did not write every part of the clip.", code="ffmpeg_failed",
+                         stderr=", ".join(missing[:5]))
+    seen: dict = {}  # pictures already checked: a repaired group is checked again only where it changed
+    whole: set[int] = set()  # groups checked whole in every frame (something was found that no region covered)
+    to_check = set(range(len(bounds)))
+    repaired = again = 0
+    width, height = blur.width, blur.height
+    for attempt in range(max_passes):
+        failing: dict[int, list[Box]] = {}
+        for i in sorted(to_check):
+            a, b = bounds[i]
+            regions = {n - a: blur.regions.get(n, []) for n in range(a, b)}
+            found = faces_in_output(
+                blur.segments[i][0], timeout_s=blur.timeout_s, seen=seen, regions=regions,
+                full=(lambda _n: True) if i in whole else (lambda n, a=a: (a + n) % full_check_every == 0))
+            for n, boxes in found.items():
+                failing[a + n] = boxes
+                if i not in whole and not all(_covered(box, regions.get(n, [])) for box in boxes):
+                    whole.add(i)  # the detector missed something here: check every frame of this group whole
+        if not failing:
+            return attempt + 1, repaired, again
+        if attempt == max_passes - 1:
+            raise MediaError(f"Faces could not be blurred beyond detection in {len(failing)} frame(s); "
+                             "no clip was made.", code="blur_failed")
+        # Coarser and wider each pass; the frames either side get it too (a face does not jump).
+        coarse = max(3, blur.blocks - 2 * (attempt + 1))
+        for n, boxes in failing.items():
+            for k in (n - 1, n, n + 1):
+                if 0 <= k < frames:
+                    blur.extra.setdefault(k, []).extend(
+                        (b.enlarged(margin + 0.2 * (attempt + 1), width, height), coarse) for b in boxes)
+        repaired += len(failing)
+        to_check = {k // gop for n in failing for k in (n - 1, n, n + 1) if 0 <= k < frames}
+        to_check |= {i for i in whole if i not in to_check and any(bounds[i][0] <= n < bounds[i][1]
+                                                                     for n in failing)}
+        phase[:] = [0.85, 0.1 / max_passes]
+        for i in sorted(to_check):
+            a, b = bounds[i]
+            part = work / f"seg{i:05d}-{attempt + 1}.mp4"
+            blur.render(a, b, ffmpeg_cmd(*blur.encoder_input(), "-map", "0:v:0", *segment_args,
+                                         "-force_key_frames", "expr:eq(n,0)", "-f", "mp4", os.path.abspath(part)))
+            if mp4_avcc(part) != mp4_avcc(blur.segments[0][0]):
+                raise MediaError("A repaired part of the clip was encoded with other settings than the rest.",
+                                 code="ffmpeg_failed", stderr=part.name)
+            blur.segments[i] = (part, b - a)
+            again += 1
+    return max_passes, repaired, again
+
+
+def _covered(box: Box, regions: list[tuple[Box, int]]) -> bool:
+    """Is ``box`` mostly within the surroundings of a pixelated region (what the check around regions looks at)?"""
+    return any(_inside(box, _grown(region)) for region, _ in regions)
+
+
+def _grown(region: Box) -> Box:
+    grow = max(region.w, region.h) // 2
+    return Box(region.x - grow, region.y - grow, region.w + 2 * grow, region.h + 2 * grow)
+
+
+def _crops(regions: Sequence[tuple[Box, int]], width: int, height: int) -> list[tuple[int, int, int, int, int]]:
+    """Where to look again around pixelated regions: (x0, y0, x1, y1, smallest window) for each region grown by
+    half its size (mosaics that overlap are looked at together). Windows smaller than a mosaic cell see at most
+    one corner of it; the smallest window is that cell's size (at least the contract's 30 px), which also keeps
+    the look at a large region cheap."""
+    boxes: list[tuple[Box, int]] = []
+    for region, blocks in regions:
+        cell = math.ceil(max(region.w, region.h) / max(1, blocks))
+        for i, (other, other_cell) in enumerate(boxes):
+            if _overlap(region, other) > 0:
+                x0, y0 = min(region.x, other.x), min(region.y, other.y)
+                x1 = max(region.x + region.w, other.x + other.w)
+                y1 = max(region.y + region.h, other.y + other.h)
+                boxes[i] = (Box(x0, y0, x1 - x0, y1 - y0), min(cell, other_cell))
+                break
+        else:
+            boxes.append((region, cell))
+    out = []
+    for region, cell in boxes:
+        grown = _grown(region)
+        x0, y0 = max(0, grown.x), max(0, grown.y)
+        x1, y1 = min(width, grown.x + grown.w), min(height, grown.y + grown.h)
+        if x1 - x0 >= 30 and y1 - y0 >= 30:
+            out.append((x0, y0, x1, y1, max(ACCEPTANCE["minSize"][0], cell)))
+    return out
+
+
+def _gate(gray: np.ndarray, crops: Sequence[tuple[int, int, int, int, int]] | None, *,
+          min_neighbors: int = ACCEPTANCE["minNeighbors"]) -> list[Box]:
+    """The contract's check on a full-range luma picture: whole (``crops`` None) or in ``crops`` only."""
+    if crops is None:
+        return acceptance_faces(gray, min_neighbors=min_neighbors)
+    found = []
+    for x0, y0, x1, y1, smallest in crops:
+        found += [Box(b.x + x0, b.y + y0, b.w, b.h)
+                  for b in acceptance_faces(gray[y0:y1, x0:x1], min_neighbors=min_neighbors, min_size=smallest)]
+    return found
+
+
+def clip_detector() -> FaceDetector:
+    """What clips look for faces with: the whole lesson's detector (CenterFace with the Haar frontal cascade)."""
+    return fast_detector()
 
 
 def fast_detector() -> FaceDetector:
@@ -292,10 +486,9 @@ def anonymise_video(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
     """The whole of ``src`` with every face pixelated, fast enough for a lesson: faces looked for in every
     ``detect_every``-th frame at ``max_detect_height`` lines (CenterFace finds faces of ~10 px there), tracked in
     between and held over missed detections; the surroundings of every pixelated region re-checked with the
-    contract's detector before encoding. The encoded result is not read back (the clip guarantee's output check
-    costs about 1 s a frame at 720p on 2 cores): clips and reels keep that check. Boxes are wider and the mosaic
-    coarser than a clip's (``margin``, ``blocks``): with 8 blocks CenterFace still found a face in 2 of 60 frames
-    of the test clip, with 6 blocks and 45 % margin in none."""
+    contract's detector before encoding. The encoded result is not read back (clips and reels keep that check).
+    Boxes are wider and the mosaic coarser than a clip's (``margin``, ``blocks``): with 8 blocks CenterFace still
+    found a face in 2 of 60 frames of the test clip, with 6 blocks and 45 % margin in none."""
     args = ["-c:v", "libx264", *FALLBACK_X264]
     if x264_threads:
         args += ["-threads", str(x264_threads)]
@@ -305,62 +498,26 @@ def anonymise_video(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
                       timeout_s=timeout_s, progress=progress, cancel=cancel)
 
 
-def _render_pass(*, decoder_main, encoder_main, fifo: Path, frames_in: queue.Queue, errors: dict, stop: _Stop,
-                 timeout_s: float, process: Callable) -> dict:
-    """One decode -> process -> encode run; returns the processing stats."""
-    errors.clear()
-    with contextlib.suppress(queue.Empty):
-        while True:
-            frames_in.get_nowait()
-    threads = [threading.Thread(target=decoder_main, name="blur-decode", daemon=True),
-               threading.Thread(target=encoder_main, name="blur-encode", daemon=True)]
-    for thread in threads:
-        thread.start()
-    stats = {"frames": 0, "blurred": 0, "detections": 0}
-    try:
-        sink = _open_fifo_for_writing(fifo, threads[1], stop, 60)
-        if sink is None:
-            raise errors.get("encoder") or MediaError("The video encoder did not start.", code="ffmpeg_failed")
-        with sink:
-            process(sink, stats)
-        threads[1].join(timeout_s)
-        threads[0].join(30)
-        for name in ("decoder", "encoder"):
-            if name in errors:
-                raise errors[name]
-    except BrokenPipeError as exc:
-        stop.inner.set()
-        for thread in threads:
-            thread.join(30)
-        raise errors.get("encoder") or MediaError("The video encoder stopped.", code="ffmpeg_failed") from exc
-    except BaseException:
-        stop.inner.set()
-        raise
-    finally:
-        if stop.is_set():
-            with contextlib.suppress(queue.Empty):
-                while True:
-                    frames_in.get_nowait()
-        for thread in threads:
-            thread.join(10)
-    return stats
-
-
-def faces_in_output(path: str | os.PathLike[str], *, timeout_s: float = 3600.0,
-                    seen: dict | None = None) -> dict[int, list[Box]]:
+def faces_in_output(path: str | os.PathLike[str], *, timeout_s: float = 3600.0, seen: dict | None = None,
+                    regions: dict[int, list[tuple[Box, int]]] | None = None,
+                    full: Callable[[int], bool] | None = None) -> dict[int, list[Box]]:
     """Frames of an encoded video in which the contract's check finds a face: {frame index: boxes}.
 
-    The picture is read both ways people read a video: as an OpenCV user does (``cv2.VideoCapture``, then
-    grey) and as ffmpeg's grey output; the two differ by a level here and there, which is enough to tip a
-    borderline window, so a frame passes only when neither finds anything. The two run side by side.
+    The video is read both ways people read a video: as an OpenCV user does (``cv2.VideoCapture``, then grey)
+    and as ffmpeg's grey output (the two differ by a level here and there, which is enough to tip a borderline
+    window). Without ``regions``, every frame is checked whole in both.
 
-    ``seen`` (a dict kept between calls) remembers a digest of every picture already checked and what was
-    found in it: a clip made again after a repair differs only around the repaired frames, and only the
-    pictures that changed are checked again.
+    With ``regions`` ({frame: [(pixelated region, blocks)]}), each frame is checked around its regions (see
+    ``_crops``), in both readings (the surroundings of regions pass only when neither finds anything), and whole,
+    as OpenCV reads it, where ``full(frame)`` is true (what a missed face would show in either reading).
+
+    ``seen`` (a dict kept between calls) remembers a digest of every picture already checked, how, and what was
+    found in it: a group of pictures made again after a repair is checked again only where it changed.
     """
     found: dict[int, list[Box]] = {}
     lock = threading.Lock()
     memo = seen if seen is not None else {}
+    width, height = (lambda v: (v.width, v.height))(source_video(path))
 
     def add(index: int, boxes: list[Box]) -> None:
         if boxes:
@@ -368,9 +525,15 @@ def faces_in_output(path: str | os.PathLike[str], *, timeout_s: float = 3600.0,
                 found.setdefault(index, []).extend(boxes)
 
     def check(view: str, index: int, gray: np.ndarray) -> None:
-        key = (view, index, hashlib.blake2b(gray.tobytes(), digest_size=16).digest())
+        if regions is None or (view == "opencv" and full is not None and full(index)):
+            crops = None  # the whole picture
+        else:
+            crops = tuple(_crops(regions.get(index, []), width, height))
+            if not crops:
+                return
+        key = (view, index, hashlib.blake2b(gray.tobytes(), digest_size=16).digest(), crops)
         if key not in memo:
-            memo[key] = acceptance_faces(gray)
+            memo[key] = _gate(gray, crops)
         add(index, memo[key])
 
     def with_opencv() -> None:
@@ -386,7 +549,6 @@ def faces_in_output(path: str | os.PathLike[str], *, timeout_s: float = 3600.0,
         finally:
             capture.release()
 
-    width, height = (lambda v: (v.width, v.height))(source_video(path))
     size = width * height
     pending = bytearray()
     counter = [0]
@@ -394,7 +556,7 @@ def faces_in_output(path: str | os.PathLike[str], *, timeout_s: float = 3600.0,
     def feed(chunk: bytes) -> None:
         pending.extend(chunk)
         while len(pending) >= size:
-            gray = np.frombuffer(bytes(pending[:size]), dtype=np.uint8).reshape(height, width)
+            gray = np.frombuffer(pending, dtype=np.uint8, count=size).reshape(height, width).copy()
             del pending[:size]
             check("ffmpeg", counter[0], gray)
             counter[0] += 1
@@ -419,20 +581,41 @@ def faces_in_output(path: str | os.PathLike[str], *, timeout_s: float = 3600.0,
 
 def _process(frames_in: queue.Queue, sink, detector: FaceDetector, stats: dict, *, width: int, height: int,
              detect_size: tuple[int, int], detect_every: int, carry: int, margin: float, blocks: int, verify: bool,
-             stop: _Stop, report: Callable[[int], None], extra: dict | None = None, cache: dict | None = None
-             ) -> None:
-    """Detect, smooth over a window of ``carry`` frames each way, pixelate and write, in order.
+             stop: _Stop, report: Callable[[int], None], extra: dict | None = None, cache: dict | None = None,
+             regions: dict | None = None, first: int = 0, pool: ThreadPoolExecutor | None = None) -> None:
+    """Detect, smooth over a window of ``carry`` frames each way, pixelate and write, in order, the frames
+    ``first``, ``first + 1``, ... that arrive on ``frames_in`` (None ends them).
 
     ``extra``: {frame index: [(region, blocks)]} pixelated as well (what the output check caught).
-    ``cache`` (kept between passes over the same frames) keeps what was detected and rechecked, so a pass
-    made again after a repair only decodes, pixelates and encodes.
+    ``cache`` (kept between renders of the same frames) keeps what was detected and rechecked, so frames made
+    again after a repair only decode, pixelate and encode. ``regions`` receives {frame index: [(region, blocks)]}
+    of what was pixelated. With a ``pool``, detection runs there, ahead of the frames being written.
     """
     cache = cache if cache is not None else {}
     factor = width / detect_size[0]
     hold = max(carry, detect_every)
+    ahead = hold + (detect_every if pool is not None else 0)
     window: collections.deque = collections.deque()  # (index, frame) awaiting output
-    found: dict[int, list[Box]] = {}  # detections by frame index, kept while within reach
-    index = 0
+    found: dict[int, list[Box] | Future] = {}  # detections by frame index, kept while within reach
+    for k in range(max(0, first - hold - 2 * detect_every), first):
+        if k % detect_every == 0 and ("detect", k) in cache:
+            found[k] = cache[("detect", k)]  # frames before a repaired group: detected the first time
+
+    def detect(n: int, frame: np.ndarray) -> list[Box]:
+        if ("detect", n) not in cache:
+            cache[("detect", n)] = _detect(frame, width, height, detect_size, detector, factor, margin=margin,
+                                           blocks=blocks)
+        return cache[("detect", n)]
+
+    def known(n: int) -> dict[int, list[Box]]:
+        """The detections up to the first one after frame ``n``, waited for where they are still running."""
+        for k, value in list(found.items()):
+            if isinstance(value, Future) and k <= n + detect_every:
+                found[k] = value.result()
+                stats["detections"] += len(found[k])
+        return {k: v for k, v in found.items() if not isinstance(v, Future)}
+
+    index = first
     finished = False
     while not finished or window:
         if not finished:
@@ -443,33 +626,35 @@ def _process(frames_in: queue.Queue, sink, detector: FaceDetector, stats: dict, 
                 finished = True
             else:
                 if index % detect_every == 0:
-                    if ("detect", index) not in cache:
-                        cache[("detect", index)] = _detect(frame, width, height, detect_size, detector, factor,
-                                                                     margin=margin, blocks=blocks)
-                    found[index] = cache[("detect", index)]
-                    stats["detections"] += len(found[index])
+                    if pool is not None:
+                        found[index] = pool.submit(detect, index, frame)
+                    else:
+                        found[index] = detect(index, frame)
+                        stats["detections"] += len(found[index])
                 window.append((index, frame))
                 index += 1
         # A frame can go out once the next detection after it, and every detection held over it, is known.
-        while window and (finished or window[-1][0] - window[0][0] >= hold):
+        while window and (finished or window[-1][0] - window[0][0] >= ahead):
             n, frame = window.popleft()
-            boxes = track(found, n, detect_every=detect_every, hold=hold)
-            regions = _merge([b.enlarged(margin, width, height) for b in boxes])
-            if regions:
-                pixelate(frame, width, height, regions, blocks)
-            if verify and regions:
-                if ("recheck", n) in cache:  # the same frame and regions as last pass: the same result
+            boxes = track(known(n), n, detect_every=detect_every, hold=hold)
+            done = [(region, blocks) for region in _merge([b.enlarged(margin, width, height) for b in boxes])]
+            if done:
+                pixelate(frame, width, height, [r for r, _ in done], blocks)
+            if verify and done:
+                if ("recheck", n) in cache:  # the same frame and regions as last time: the same result
                     added = cache[("recheck", n)]
                     if added:
                         pixelate(frame, width, height, added, blocks)
                 else:
-                    added = cache[("recheck", n)] = _recheck(frame, width, height, regions, margin, blocks)
-                regions += added
+                    added = cache[("recheck", n)] = _recheck(frame, width, height, done, margin, blocks)
+                done += [(region, blocks) for region in added]
             for region, coarse in (extra or {}).get(n, ()):
                 pixelate(frame, width, height, [region], coarse)  # what the output check caught last time
-                regions.append(region)
-            if regions:
+                done.append((region, coarse))
+            if done:
                 stats["blurred"] += 1
+            if regions is not None:
+                regions[n] = done
             sink.write(frame.data)
             stats["frames"] += 1
             for old in [k for k in found if k < n - hold - detect_every]:
@@ -613,22 +798,17 @@ def _merge(boxes: list[Box]) -> list[Box]:
     return merged
 
 
-def _recheck(frame: np.ndarray, width: int, height: int, regions: list[Box], margin: float, blocks: int) -> list[Box]:
-    """Run the contract's check around the pixelated regions (at full size, as a viewer would see the frame)
-    and pixelate whatever it still finds there, e.g. a mosaic edge that happens to look like a face."""
+def _recheck(frame: np.ndarray, width: int, height: int, regions: list[tuple[Box, int]], margin: float,
+             blocks: int) -> list[Box]:
+    """Run the contract's check around the pixelated regions (at full size, as a viewer would see the frame; see
+    ``_crops``) and pixelate whatever it still finds there, e.g. a mosaic edge that happens to look like a face."""
     added: list[Box] = []
+    luma = frame[: width * height].reshape(height, width)
     for _ in range(3):
-        extra = []
-        for region in _merge(regions + added):
-            grow = max(region.w, region.h) // 2
-            x0, y0 = max(0, region.x - grow), max(0, region.y - grow)
-            x1, y1 = min(width, region.x + region.w + grow), min(height, region.y + region.h + grow)
-            if x1 - x0 < 30 or y1 - y0 < 30:
-                continue
-            crop = cv2.LUT(frame[: width * height].reshape(height, width)[y0:y1, x0:x1], _FULL_RANGE)
-            # 3 neighbours rather than the check's 5: what nearly passes now may pass after encoding.
-            extra += [Box(b.x + x0, b.y + y0, b.w, b.h).enlarged(margin, width, height)
-                      for b in acceptance_faces(crop, min_neighbors=3)]
+        crops = _crops([*regions, *((box, blocks) for box in added)], width, height)
+        # 3 neighbours rather than the check's 5: what nearly passes now may pass after encoding.
+        extra = [box.enlarged(margin, width, height)
+                 for box in _gate(cv2.LUT(luma, _FULL_RANGE), crops, min_neighbors=3)]
         if not extra:
             break
         pixelate(frame, width, height, extra, blocks)

@@ -26,7 +26,7 @@ def test_blurred_clip_has_no_detectable_face_in_any_frame(faces, tmp_path):
     result = privacy.blur_faces(faces, tmp_path / "blurred.mp4", captions=[Caption("Look at the questioning")])
     found, total = frames_with_faces(result.path)
     assert (found, total) == (0, 60)
-    assert result.frames == 60 and result.frames_with_faces >= 55 and result.detector.startswith("haar")
+    assert result.frames == 60 and result.frames_with_faces >= 55 and result.detector == privacy.clip_detector().name
     info = ffprobe(result.path, "-show_streams")
     kinds = [s["codec_type"] for s in info["streams"]]
     assert kinds == ["video", "audio", "subtitle"]
@@ -76,6 +76,32 @@ def test_frames_the_output_check_catches_are_pixelated_again(faces, tmp_path, mo
     assert flat(frames[30]) > 0.6 > 0.4 > flat(source[30])
     assert flat(frames[10]) < flat(source[10]) + 0.1  # only around the frame the check caught
     assert frames_with_faces(result.path) == (0, 60)
+
+
+def test_a_repair_encodes_again_only_the_group_of_pictures_it_touches(tmp_path_factory, monkeypatch):
+    """5 s at 30 fps is three groups of pictures (2 s each): a "face" the output check reports in frame 70 makes
+    the second group again; the first and the last are the very pictures of a clip made without the repair."""
+    faces = face_video(tmp_path_factory.mktemp("faces5") / "faces.mp4", size="480x270", seconds=5.0)
+    plain = privacy.blur_faces(faces, tmp_path_factory.mktemp("plain") / "plain.mp4")
+    assert (plain.passes, plain.repaired_segments) == (1, 0)
+    real, calls = privacy.faces_in_output, []
+
+    def check(path, **kwargs):
+        found = real(path, **kwargs)
+        calls.append(path)
+        return {10: [privacy.Box(90, 170, 60, 60)]} if len(calls) == 2 else found  # frame 60 + 10 = 70
+
+    monkeypatch.setattr(privacy, "faces_in_output", check)
+    result = privacy.blur_faces(faces, tmp_path_factory.mktemp("repaired") / "repaired.mp4")
+    assert (result.passes, result.repaired_frames, result.repaired_segments) == (2, 1, 1)
+    assert len(calls) == 3 + 1  # three groups checked, then only the one made again
+    before, after = gray_frames(plain.path), gray_frames(result.path)
+    assert len(before) == len(after) == 150 == result.frames
+    assert np.array_equal(before[:60], after[:60]) and np.array_equal(before[120:], after[120:])
+    assert not np.array_equal(before[69:72], after[69:72])  # 70 and the frames either side, pixelated again
+    info = ffprobe(result.path, "-show_streams")
+    assert abs(float(info["streams"][0]["duration"]) - 5.0) < 0.04
+    assert frames_with_faces(result.path) == (0, 150)
 
 
 def test_the_output_check_gives_up_rather_than_leave_a_face(faces, tmp_path, monkeypatch):
