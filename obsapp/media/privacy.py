@@ -277,11 +277,12 @@ def blur_faces(
     finds there is pixelated as well.
 
     With ``verify_output`` the video is encoded in groups of pictures of its own (one keyframe each), read back
-    both ways people read a video (OpenCV, ffmpeg) and put through the contract's check: around every pixelated
-    region in both readings, and over the whole picture as OpenCV reads it in every ``full_check_every``-th frame
-    (by default every frame: sampling every 30th frame left the contract's check 10 frames of 900 to find, false
-    positives of its own on the suit that no detector at 360 lines saw; with sampling, every frame of a group is
-    checked whole once the sample found something no region covered). Frames where
+    both ways people read a video (OpenCV, ffmpeg) and put through the contract's check, in both readings: over the
+    whole picture in every ``full_check_every``-th frame and elsewhere around every pixelated region. By default
+    that is every frame whole: sampling every 30th frame (and then every frame of a group where the sample found
+    something no region covered) left the contract's check 10 frames of 900 to find (false positives of its own on
+    the suit and beside the face that no detector at 360 lines saw), and a whole look in only one reading left 6
+    (borderline windows one reading tips and the other does not). Frames where
     it finds a face (encoding can turn a mosaic edge into one) are pixelated again there, more coarsely and more
     widely, and only their groups of pictures are encoded again and checked, up to ``max_passes`` times; then the
     groups are joined without re-encoding. If frames still fail after that, a MediaError is raised rather than a
@@ -509,9 +510,9 @@ def faces_in_output(path: str | os.PathLike[str], *, timeout_s: float = 3600.0, 
     and as ffmpeg's grey output (the two differ by a level here and there, which is enough to tip a borderline
     window). Without ``regions``, every frame is checked whole in both.
 
-    With ``regions`` ({frame: [(pixelated region, blocks)]}), each frame is checked around its regions (see
-    ``_crops``), in both readings (the surroundings of regions pass only when neither finds anything), and whole,
-    as OpenCV reads it, where ``full(frame)`` is true (what a missed face would show in either reading).
+    With ``regions`` ({frame: [(pixelated region, blocks)]}), each frame is checked whole where ``full(frame)``
+    is true and elsewhere only around its regions (see ``_crops``), in both readings: a frame passes only when
+    neither finds anything.
 
     ``seen`` (a dict kept between calls) remembers a digest of every picture already checked, how, and what was
     found in it: a group of pictures made again after a repair is checked again only where it changed.
@@ -527,7 +528,7 @@ def faces_in_output(path: str | os.PathLike[str], *, timeout_s: float = 3600.0, 
                 found.setdefault(index, []).extend(boxes)
 
     def check(view: str, index: int, gray: np.ndarray) -> None:
-        if regions is None or (view == "opencv" and full is not None and full(index)):
+        if regions is None or (full is not None and full(index)):
             crops = None  # the whole picture
         else:
             crops = tuple(_crops(regions.get(index, []), width, height))
