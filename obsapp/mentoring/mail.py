@@ -12,7 +12,8 @@ __all__ = ["Mail", "configured", "deliver", "public_url", "smtp_settings"]  # th
 
 KIND_NAMES = {"feedback": "new feedback", "reply": "replies", "clip": "clips and reels sent to you",
               "journal": "journal entries shared with you", "cycle": "observation cycle steps",
-              "model": "model lessons shared with you", "watch": "invitations to watch together"}
+              "model": "model lessons shared with you", "watch": "invitations to watch together",
+              "retention": "lessons retention will soon delete"}
 
 
 def _serializer() -> URLSafeSerializer:

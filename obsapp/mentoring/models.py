@@ -17,7 +17,7 @@ GOAL_STATUSES = ("active", "achieved", "dropped")
 EVIDENCE_KINDS = ("annotation", "clip", "lesson", "journal_entry")
 CYCLE_STATUSES = ("planned", "observed", "reviewed", "closed")
 JOURNAL_VISIBILITIES = ("private", "mentors")
-NOTIFICATION_KINDS = ("feedback", "reply", "clip", "journal", "cycle", "model", "watch")
+NOTIFICATION_KINDS = ("feedback", "reply", "clip", "journal", "cycle", "model", "watch", "retention")
 
 goal_criteria = Table(
     "goal_criteria", db.metadata,

@@ -19,6 +19,8 @@ from obsapp.errors import InvalidInput, NotFound
 from obsapp.extensions import db
 from obsapp.lessons import services as lessons
 from obsapp.lessons.models import Lesson, LessonShare, Upload
+from obsapp.mentoring import notify
+from obsapp.mentoring.models import Notification
 from obsapp.privacy import audit
 from obsapp.privacy.models import AuditEntry, LessonConsent
 from obsapp.storage import media_store
@@ -198,6 +200,8 @@ def apply_retention(plan: RetentionPlan) -> None:
         lesson.original_key = None
         audit.record("retention", lesson=lesson,
                      detail=f"original upload removed after {config['KEEP_ORIGINALS_DAYS']} days (the web video stays)")
+    for lesson in plan.warn:
+        _warn_owner(lesson, config["RETENTION_DAYS"])
     if plan.audit_entries:
         limit = utcnow() - timedelta(days=config["AUDIT_RETENTION_DAYS"])
         db.session.execute(delete(AuditEntry).where(AuditEntry.at < limit).execution_options(
@@ -205,6 +209,18 @@ def apply_retention(plan: RetentionPlan) -> None:
         audit.record("retention", detail=f"{plan.audit_entries} audit entries older than "
                      f"{config['AUDIT_RETENTION_DAYS']} days removed")
     db.session.flush()
+
+
+def _warn_owner(lesson: Lesson, days: int) -> None:
+    """Tell the owner, once, that retention deletes this lesson within WARNING_DAYS unless they pin it (the
+    notification links to the lesson's privacy page, where it is pinned)."""
+    url = f"/lessons/{lesson.id}/privacy"
+    told = db.session.execute(select(Notification.id).where(
+        Notification.user_id == lesson.owner_id, Notification.kind == "retention", Notification.url == url)).first()
+    if told is None:
+        due = max(utcnow(), lesson.created_at + timedelta(days=days))
+        notify.send(lesson.owner_id, "retention",
+                    f"“{lesson.title}” will be deleted on {due:%d %b %Y} (kept {days} days): pin it to keep it", url)
 
 
 def retention_due(user: User) -> list[dict]:

@@ -89,6 +89,28 @@ def test_the_daily_housekeeping_runs_retention(app, settings, make_lesson, owner
     erasure._last_daily_run.clear()
 
 
+def test_owners_are_notified_once_before_retention_deletes_a_lesson(app, settings, make_lesson, owner):
+    from obsapp.mentoring.models import Notification
+    from obsapp.privacy import erasure
+
+    settings(RETENTION_DAYS=30)
+    due = make_lesson(owner, "Due in a week", created_at=days_ago(23))
+    pinned = make_lesson(owner, "Pinned", created_at=days_ago(23))
+    db.session.add(LessonConsent(lesson_id=pinned.id, consent="all_consented", pinned=True))
+    safe = make_lesson(owner, "Safe", created_at=days_ago(3))
+    db.session.commit()
+
+    def notes():
+        return db.session.execute(select(Notification).where(Notification.kind == "retention")).scalars().all()
+
+    for _ in range(2):  # the daily run, twice: one notification
+        erasure.apply_retention(erasure.retention_plan())
+        db.session.commit()
+        assert [(n.user_id, n.url) for n in notes()] == [(owner.id, f"/lessons/{due.id}/privacy")]
+    assert "Due in a week" in notes()[0].title and (utcnow() + timedelta(days=7)).strftime("%d %b %Y") in notes()[0].title
+    assert db.session.get(Lesson, safe.id) is not None and db.session.get(Lesson, pinned.id) is not None
+
+
 def test_retention_settings_are_checked(monkeypatch, tmp_path):
     import pytest
 
