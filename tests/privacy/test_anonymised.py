@@ -32,7 +32,7 @@ def centerface_frames(path) -> int:
 
 
 def test_viewers_get_the_anonymised_video_once_it_is_made(api_as, owner, mentor, make_user, share, upload_lesson,
-                                                          face_sample, run_jobs):
+                                                          face_sample, run_jobs, browser_client):
     from obsapp.extensions import db
     from obsapp.lessons.models import Lesson
 
@@ -55,6 +55,10 @@ def test_viewers_get_the_anonymised_video_once_it_is_made(api_as, owner, mentor,
     waiting = viewer_api.get(video)
     assert waiting.status_code == 409 and waiting.json["error"]["code"] == "being_anonymised"
     assert "being anonymised" in waiting.json["error"]["message"]
+    joined = viewer_api.post(f"/api/v1/lessons/{lesson['id']}/watch")
+    assert joined.status_code in (200, 201), joined.get_data(as_text=True)
+    page = browser_client(viewer).get(joined.json["join_url"]).get_data(as_text=True)
+    assert 'id="anonymising"' in page and "being anonymised" in page and 'id="watch-video"' not in page
     assert viewer_api.get(f"/api/v1/lessons/{lesson['id']}/media/thumbnails.vtt").status_code == 404
     assert viewer_api.get(f"/api/v1/lessons/{lesson['id']}/media/sprite-0.jpg").status_code == 404
     poster = viewer_api.get(f"/api/v1/lessons/{lesson['id']}/media/poster.jpg")
@@ -70,6 +74,8 @@ def test_viewers_get_the_anonymised_video_once_it_is_made(api_as, owner, mentor,
     assert run_jobs() >= 1
     media = viewer_api.get(f"/api/v1/lessons/{lesson['id']}").json["media"]
     assert (media["anonymised"], media["anonymising"]) == (True, False) and media["video_url"]
+    page = browser_client(viewer).get(joined.json["join_url"]).get_data(as_text=True)
+    assert 'id="watch-video"' in page and 'id="anonymising"' not in page
     [name] = anonymised_files(lesson["id"])
     blurred = media_store().path(f"derived/lessons/{lesson['id']}/anonymised/{name}")
     served = viewer_api.get(video)
