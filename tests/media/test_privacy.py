@@ -41,10 +41,11 @@ def test_720p_blurred_clip_passes_the_check_in_every_frame_however_it_is_read(tm
     output check catches such frames and pixelates them again, so no frame is left, read either way."""
     import cv2
 
-    source = face_video(tmp_path_factory.mktemp("faces720") / "faces-720p.mp4", size="1280x720", seconds=5.0)
-    assert frames_with_faces(source)[0] >= 100
+    # 2 s (60 frames, with the check's own false positives beside the face); bench/clips.py --only-blur runs 30 s
+    source = face_video(tmp_path_factory.mktemp("faces720") / "faces-720p.mp4", size="1280x720", seconds=2.0)
+    assert frames_with_faces(source)[0] >= 50
     result = privacy.blur_faces(source, tmp_path_factory.mktemp("blurred720") / "blurred.mp4")
-    assert frames_with_faces(result.path) == (0, 150)  # ffmpeg's decoding
+    assert frames_with_faces(result.path) == (0, 60)  # ffmpeg's decoding
     capture, seen = cv2.VideoCapture(str(result.path)), []
     while True:
         ok, bgr = capture.read()
@@ -52,8 +53,8 @@ def test_720p_blurred_clip_passes_the_check_in_every_frame_however_it_is_read(tm
             break
         seen.append(len(privacy.acceptance_faces(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))))
     capture.release()
-    assert len(seen) == 150 and sum(seen) == 0  # OpenCV's decoding, as the acceptance check reads it
-    assert result.passes <= 4 and result.frames == 150
+    assert len(seen) == 60 and sum(seen) == 0  # OpenCV's decoding, as the acceptance check reads it
+    assert result.passes <= 4 and result.frames == 60
 
 
 def test_frames_the_output_check_catches_are_pixelated_again(faces, tmp_path, monkeypatch):
