@@ -259,7 +259,6 @@ def blur_faces(
     verify: bool = True,
     verify_output: bool = True,
     max_passes: int = 4,
-    full_check_every: int = 1,
     captions: Sequence[Caption] = (),
     video_args: Sequence[str] | None = None,
     timeout_s: float = 3600.0,
@@ -277,13 +276,11 @@ def blur_faces(
     finds there is pixelated as well.
 
     With ``verify_output`` the video is encoded in groups of pictures of its own (one keyframe each), read back
-    both ways people read a video (OpenCV, ffmpeg) and put through the contract's check, in both readings: over the
-    whole picture in every ``full_check_every``-th frame and elsewhere around every pixelated region. By default
-    that is every frame whole: sampling every 30th frame (and then every frame of a group where the sample found
-    something no region covered) left the contract's check 10 frames of 900 to find (false positives of its own on
-    the suit and beside the face that no detector at 360 lines saw), and a whole look in only one reading left 6
-    (borderline windows one reading tips and the other does not). Frames where
-    it finds a face (encoding can turn a mosaic edge into one) are pixelated again there, more coarsely and more
+    both ways people read a video (OpenCV, ffmpeg) and every frame, whole, put through the contract's check in both
+    readings. (Sampling it does not hold: whole looks at every 30th frame only left the check 10 frames of 900 to
+    find, its own false positives beside the face and on the suit that no detector at 360 lines saw; a whole look
+    in one reading only left 6, borderline windows one reading tips and the other does not.) Frames where it finds
+    a face (encoding can turn a mosaic edge into one) are pixelated again there, more coarsely and more
     widely, and only their groups of pictures are encoded again and checked, up to ``max_passes`` times; then the
     groups are joined without re-encoding. If frames still fail after that, a MediaError is raised rather than a
     clip that might show a face.
@@ -328,8 +325,7 @@ def blur_faces(
             passes = 1
         else:
             passes, repaired, segments_again = _render_checked(
-                blur, video, max_passes=max(1, max_passes), full_check_every=max(1, full_check_every),
-                margin=margin, phase=phase)
+                blur, video, max_passes=max(1, max_passes), margin=margin, phase=phase)
             parts = blur.segments
             listing_input = concat_input(work / "segments.ffconcat", parts, 1 / Fraction(source.fps))
             run(ffmpeg_cmd(*listing_input, *audio_in, *sub_in, "-map", "0:v:0", *audio_out, *sub_out,
@@ -347,7 +343,7 @@ def blur_faces(
                       passes=passes, repaired_frames=repaired, repaired_segments=segments_again)
 
 
-def _render_checked(blur: _Blur, video: list[str], *, max_passes: int, full_check_every: int, margin: float,
+def _render_checked(blur: _Blur, video: list[str], *, max_passes: int, margin: float,
                     phase: list[float]) -> tuple[int, int, int]:
     """Render the span in groups of pictures, check them, and make again only the groups where the check found
     something; ``blur.segments`` ends as [(file, frames)] in order. Returns (passes, frames repaired, groups
@@ -371,22 +367,15 @@ def _render_checked(blur: _Blur, video: list[str], *, max_passes: int, full_chec
         raise MediaError("The video encoder did not write every part of the clip.", code="ffmpeg_failed",
                          stderr=", ".join(missing[:5]))
     seen: dict = {}  # pictures already checked: a repaired group is checked again only where it changed
-    whole: set[int] = set()  # groups checked whole in every frame (something was found that no region covered)
     to_check = set(range(len(bounds)))
     repaired = again = 0
     width, height = blur.width, blur.height
     for attempt in range(max_passes):
         failing: dict[int, list[Box]] = {}
         for i in sorted(to_check):
-            a, b = bounds[i]
-            regions = {n - a: blur.regions.get(n, []) for n in range(a, b)}
-            found = faces_in_output(
-                blur.segments[i][0], timeout_s=blur.timeout_s, seen=seen, regions=regions,
-                full=(lambda _n: True) if i in whole else (lambda n, a=a: (a + n) % full_check_every == 0))
-            for n, boxes in found.items():
+            a = bounds[i][0]
+            for n, boxes in faces_in_output(blur.segments[i][0], timeout_s=blur.timeout_s, seen=seen).items():
                 failing[a + n] = boxes
-                if i not in whole and not all(_covered(box, regions.get(n, [])) for box in boxes):
-                    whole.add(i)  # the detector missed something here: check every frame of this group whole
         if not failing:
             return attempt + 1, repaired, again
         if attempt == max_passes - 1:
@@ -401,8 +390,6 @@ def _render_checked(blur: _Blur, video: list[str], *, max_passes: int, full_chec
                         (b.enlarged(margin + 0.2 * (attempt + 1), width, height), coarse) for b in boxes)
         repaired += len(failing)
         to_check = {k // gop for n in failing for k in (n - 1, n, n + 1) if 0 <= k < frames}
-        to_check |= {i for i in whole if i not in to_check and any(bounds[i][0] <= n < bounds[i][1]
-                                                                     for n in failing)}
         phase[:] = [0.85, 0.1 / max_passes]
         for i in sorted(to_check):
             a, b = bounds[i]
@@ -415,16 +402,6 @@ def _render_checked(blur: _Blur, video: list[str], *, max_passes: int, full_chec
             blur.segments[i] = (part, b - a)
             again += 1
     return max_passes, repaired, again
-
-
-def _covered(box: Box, regions: list[tuple[Box, int]]) -> bool:
-    """Is ``box`` mostly within the surroundings of a pixelated region (what the check around regions looks at)?"""
-    return any(_inside(box, _grown(region)) for region, _ in regions)
-
-
-def _grown(region: Box) -> Box:
-    grow = max(region.w, region.h) // 2
-    return Box(region.x - grow, region.y - grow, region.w + 2 * grow, region.h + 2 * grow)
 
 
 def _crops(regions: Sequence[tuple[Box, int]], width: int, height: int) -> list[tuple[int, int, int, int, int]]:
@@ -446,7 +423,8 @@ def _crops(regions: Sequence[tuple[Box, int]], width: int, height: int) -> list[
             boxes.append((region, cell))
     out = []
     for region, cell in boxes:
-        grown = _grown(region)
+        grow = max(region.w, region.h) // 2
+        grown = Box(region.x - grow, region.y - grow, region.w + 2 * grow, region.h + 2 * grow)
         x0, y0 = max(0, grown.x), max(0, grown.y)
         x1, y1 = min(width, grown.x + grown.w), min(height, grown.y + grown.h)
         if x1 - x0 >= 30 and y1 - y0 >= 30:
@@ -454,11 +432,9 @@ def _crops(regions: Sequence[tuple[Box, int]], width: int, height: int) -> list[
     return out
 
 
-def _gate(gray: np.ndarray, crops: Sequence[tuple[int, int, int, int, int]] | None, *,
+def _gate(gray: np.ndarray, crops: Sequence[tuple[int, int, int, int, int]], *,
           min_neighbors: int = ACCEPTANCE["minNeighbors"]) -> list[Box]:
-    """The contract's check on a full-range luma picture: whole (``crops`` None) or in ``crops`` only."""
-    if crops is None:
-        return acceptance_faces(gray, min_neighbors=min_neighbors)
+    """The contract's check on a full-range luma picture, in ``crops`` only (see ``_crops``)."""
     found = []
     for x0, y0, x1, y1, smallest in crops:
         found += [Box(b.x + x0, b.y + y0, b.w, b.h)
@@ -501,43 +477,29 @@ def anonymise_video(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
                       timeout_s=timeout_s, progress=progress, cancel=cancel)
 
 
-def faces_in_output(path: str | os.PathLike[str], *, timeout_s: float = 3600.0, seen: dict | None = None,
-                    regions: dict[int, list[tuple[Box, int]]] | None = None,
-                    full: Callable[[int], bool] | None = None) -> dict[int, list[Box]]:
+def faces_in_output(path: str | os.PathLike[str], *, timeout_s: float = 3600.0,
+                    seen: dict | None = None) -> dict[int, list[Box]]:
     """Frames of an encoded video in which the contract's check finds a face: {frame index: boxes}.
 
-    The video is read both ways people read a video: as an OpenCV user does (``cv2.VideoCapture``, then grey)
-    and as ffmpeg's grey output (the two differ by a level here and there, which is enough to tip a borderline
-    window). Without ``regions``, every frame is checked whole in both.
+    Every frame is checked whole, read both ways people read a video: as an OpenCV user does
+    (``cv2.VideoCapture``, then grey) and as ffmpeg's grey output (the two differ by a level here and there,
+    which is enough to tip a borderline window); a frame passes only when neither finds anything.
 
-    With ``regions`` ({frame: [(pixelated region, blocks)]}), each frame is checked whole where ``full(frame)``
-    is true and elsewhere only around its regions (see ``_crops``), in both readings: a frame passes only when
-    neither finds anything.
-
-    ``seen`` (a dict kept between calls) remembers a digest of every picture already checked, how, and what was
-    found in it: a group of pictures made again after a repair is checked again only where it changed.
+    ``seen`` (a dict kept between calls) remembers a digest of every picture already checked and what was found
+    in it: a group of pictures made again after a repair is checked again only where it changed.
     """
     found: dict[int, list[Box]] = {}
     lock = threading.Lock()
     memo = seen if seen is not None else {}
     width, height = (lambda v: (v.width, v.height))(source_video(path))
 
-    def add(index: int, boxes: list[Box]) -> None:
-        if boxes:
-            with lock:
-                found.setdefault(index, []).extend(boxes)
-
     def check(view: str, index: int, gray: np.ndarray) -> None:
-        if regions is None or (full is not None and full(index)):
-            crops = None  # the whole picture
-        else:
-            crops = tuple(_crops(regions.get(index, []), width, height))
-            if not crops:
-                return
-        key = (view, index, hashlib.blake2b(gray.tobytes(), digest_size=16).digest(), crops)
+        key = (view, index, hashlib.blake2b(gray.tobytes(), digest_size=16).digest())
         if key not in memo:
-            memo[key] = _gate(gray, crops)
-        add(index, memo[key])
+            memo[key] = acceptance_faces(gray)
+        if memo[key]:
+            with lock:
+                found.setdefault(index, []).extend(memo[key])
 
     def with_opencv() -> None:
         capture = cv2.VideoCapture(str(path))

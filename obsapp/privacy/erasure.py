@@ -200,8 +200,7 @@ def apply_retention(plan: RetentionPlan) -> None:
         lesson.original_key = None
         audit.record("retention", lesson=lesson,
                      detail=f"original upload removed after {config['KEEP_ORIGINALS_DAYS']} days (the web video stays)")
-    for lesson in plan.warn:
-        _warn_owner(lesson, config["RETENTION_DAYS"])
+    _warn_owners(plan.warn, config["RETENTION_DAYS"])
     if plan.audit_entries:
         limit = utcnow() - timedelta(days=config["AUDIT_RETENTION_DAYS"])
         db.session.execute(delete(AuditEntry).where(AuditEntry.at < limit).execution_options(
@@ -211,16 +210,20 @@ def apply_retention(plan: RetentionPlan) -> None:
     db.session.flush()
 
 
-def _warn_owner(lesson: Lesson, days: int) -> None:
-    """Tell the owner, once, that retention deletes this lesson within WARNING_DAYS unless they pin it (the
+def _warn_owners(due: list[Lesson], days: int) -> None:
+    """Tell each owner, once, that retention deletes their lesson within WARNING_DAYS unless they pin it (the
     notification links to the lesson's privacy page, where it is pinned)."""
-    url = f"/lessons/{lesson.id}/privacy"
-    told = db.session.execute(select(Notification.id).where(
-        Notification.user_id == lesson.owner_id, Notification.kind == "retention", Notification.url == url)).first()
-    if told is None:
-        due = max(utcnow(), lesson.created_at + timedelta(days=days))
-        notify.send(lesson.owner_id, "retention",
-                    f"“{lesson.title}” will be deleted on {due:%d %b %Y} (kept {days} days): pin it to keep it", url)
+    urls = {f"/lessons/{lesson.id}/privacy": lesson for lesson in due}
+    told = set(db.session.execute(select(Notification.user_id, Notification.url).where(
+        Notification.kind == "retention", Notification.url.in_(urls))).all()) if urls else set()
+    for url, lesson in urls.items():
+        if (lesson.owner_id, url) not in told:
+            notify.send(lesson.owner_id, "retention", f"“{lesson.title}” will be deleted on "
+                        f"{_deletion_date(lesson, days):%d %b %Y} (kept {days} days): pin it to keep it", url)
+
+
+def _deletion_date(lesson: Lesson, days: int):
+    return max(utcnow(), lesson.created_at + timedelta(days=days))
 
 
 def retention_due(user: User) -> list[dict]:
@@ -233,7 +236,7 @@ def retention_due(user: User) -> list[dict]:
     lessons_due = db.session.execute(lessons.visible_lessons(user, "mine").where(
         Lesson.id.not_in(pinned), Lesson.created_at < limit + timedelta(days=WARNING_DAYS))
         .order_by(None).order_by(Lesson.created_at).limit(50)).scalars()
-    return [{"id": lesson.id, "title": lesson.title, "due": max(utcnow(), lesson.created_at + timedelta(days=days))}
+    return [{"id": lesson.id, "title": lesson.title, "due": _deletion_date(lesson, days)}
             for lesson in lessons_due]
 
 
