@@ -151,6 +151,8 @@ def frame(args, lesson_id):
 @blp.response(200, description="Video (Range requests), poster, thumbnails VTT, sprites or waveform JSON")
 @blp.alt_response(409, description="being_anonymised: this viewer gets the lesson's anonymised video (its consent is "
                                    "incomplete), which is not made yet")
+@blp.alt_response(403, description="anonymised_only: this viewer gets only the anonymised video, so no preview "
+                                   "pictures (sprites, thumbnails VTT)")
 def lesson_media(lesson_id, name):
     """A lesson's media file; checks access on every request; supports Range, If-Range and ETag."""
     lesson = services.get_lesson(current_user, lesson_id)

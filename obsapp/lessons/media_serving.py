@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import Response
 
-from obsapp.errors import Conflict, NotFound
+from obsapp.errors import Conflict, Forbidden, NotFound
 from obsapp.lessons import services
 from obsapp.lessons.models import Lesson
 from obsapp.media import MediaError
@@ -49,7 +49,8 @@ ANONYMISING_MESSAGE = ("This lesson's video is being anonymised: not everyone fi
 def media_response(lesson: Lesson, name: str, *, original: bool = True) -> Response:
     """A lesson's media file. ``original`` False (policy: a viewer of a lesson whose consent is incomplete who
     is neither its owner nor one of their mentors): the anonymised rendition instead of the video (409
-    ``being_anonymised`` until it is made), the poster with its faces pixelated, no preview pictures."""
+    ``being_anonymised`` until it is made), the poster with its faces pixelated, no preview pictures (403
+    ``anonymised_only``)."""
     if lesson.status != "ready":
         raise NotFound("This lesson's media is not ready yet.")
     key, mimetype = media_key(lesson, name)
@@ -61,7 +62,8 @@ def media_response(lesson: Lesson, name: str, *, original: bool = True) -> Respo
         elif name == "poster.jpg":
             key = _blurred_poster(lesson, key)
         elif name != "waveform.json":
-            raise NotFound("Preview pictures of this lesson are not shown: not everyone filmed consented.")
+            raise Forbidden("Preview pictures of this lesson are not shown to you: not everyone filmed consented, so "
+                            "you see only its anonymised video.", code="anonymised_only")
     return serve(key, mimetype)
 
 

@@ -59,8 +59,10 @@ def test_viewers_get_the_anonymised_video_once_it_is_made(api_as, owner, mentor,
     assert joined.status_code in (200, 201), joined.get_data(as_text=True)
     page = browser_client(viewer).get(joined.json["join_url"]).get_data(as_text=True)
     assert 'id="anonymising"' in page and "being anonymised" in page and 'id="watch-video"' not in page
-    assert viewer_api.get(f"/api/v1/lessons/{lesson['id']}/media/thumbnails.vtt").status_code == 404
-    assert viewer_api.get(f"/api/v1/lessons/{lesson['id']}/media/sprite-0.jpg").status_code == 404
+    for name in ("thumbnails.vtt", "sprite-0.jpg"):
+        refused = viewer_api.get(f"/api/v1/lessons/{lesson['id']}/media/{name}")
+        assert refused.status_code == 403 and refused.json["error"]["code"] == "anonymised_only"
+    assert viewer_api.get(f"/api/v1/lessons/{lesson['id']}/media/nothing.bin").status_code == 404
     poster = viewer_api.get(f"/api/v1/lessons/{lesson['id']}/media/poster.jpg")
     assert poster.status_code == 200
     gray = cv2.imdecode(np.frombuffer(poster.get_data(), np.uint8), cv2.IMREAD_GRAYSCALE)
