@@ -52,7 +52,9 @@ class _Recorded(subprocess.Popen):
 def _role(argv: list[str]) -> str:
     joined = " ".join(argv)
     if "ffprobe" in os.path.basename(argv[0]):
-        return "packets" if "packet=" in joined else "streams/format"
+        if "-show_streams" in argv:
+            return "streams/format + packets" if "packet=" in joined else "streams/format"
+        return "packets"
     if "tile=" in joined:
         return "sprite (+ waveform)" if "s16le" in joined else "sprite"
     if "s16le" in joined:
