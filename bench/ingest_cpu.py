@@ -96,7 +96,7 @@ def main() -> None:
     try:
         lessons = make_lessons(work, args.lessons, args.seconds, not args.no_audio)
         subprocess.Popen = _Recorded  # type: ignore[misc]  # obsapp.media.run looks it up on each call
-        walls, cpus = [], []
+        walls, cpus, others = [], [], []
         for number in range(1, args.runs + 1):
             _Recorded.log.clear()
             (own0, kids0), wall0 = cpu_seconds(), time.perf_counter()
@@ -108,14 +108,17 @@ def main() -> None:
             walls.append(wall)
             cpus.append(cpu)
             per_ingest = len(_Recorded.log) / len(lessons)
+            others.append(sum(used for _, role, used in _Recorded.log if role != "rendition"))
             print(f"run {number}: {len(lessons)} ingests in {wall:.2f} s wall, {cpu:.2f} s CPU "
               f"({own:.2f} s Python, {kids:.2f} s ffmpeg/ffprobe), "
-                  f"{per_ingest:g} processes per ingest", flush=True)
+                  f"{per_ingest:g} processes per ingest, {others[-1]:.2f} s CPU in those other than the encodes",
+              flush=True)
         print(f"processes of one ingest ({lessons[-1].name}, last run):")
         for program, role, used in _Recorded.log[-round(len(_Recorded.log) / len(lessons)):]:
             print(f"  {program:8} {role:22} {used:6.3f} s CPU")
         print(f"median of {args.runs}: {statistics.median(walls):.2f} s wall, {statistics.median(cpus):.2f} s CPU "
-              f"for {len(lessons)} ingests ({statistics.median(cpus) / len(lessons):.3f} s CPU per ingest)")
+              f"for {len(lessons)} ingests ({statistics.median(cpus) / len(lessons):.3f} s CPU per ingest, "
+              f"{statistics.median(others) / len(lessons):.3f} s of it in processes other than the encode)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
