@@ -12,9 +12,14 @@ import numpy as np
 from .probe import probe
 from .run import Cancel, ffmpeg_cmd, ffmpeg_input, run
 
-__all__ = ["SAMPLE_RATE", "Waveform", "waveform_peaks"]
+__all__ = ["PCM_OUTPUT", "SAMPLE_RATE", "PeakReader", "Waveform", "waveform_peaks"]
 
 SAMPLE_RATE = 8000  # mono, s16le: 16 KB per second of audio
+# The ffmpeg output the peaks are read from: the first audio stream as mono s16le PCM on stdout.
+PCM_OUTPUT = (
+    "-map", "0:a:0", "-vn", "-sn", "-dn",
+    "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le", "-c:a", "pcm_s16le", "pipe:1",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,41 @@ class _PeakAccumulator:
         return np.concatenate(self.peaks) if self.peaks else np.empty(0, dtype=np.int32)
 
 
+def _check_rate(peaks_per_second: int) -> None:
+    if peaks_per_second <= 0 or SAMPLE_RATE % peaks_per_second:
+        raise ValueError(f"peaks_per_second must divide {SAMPLE_RATE}")
+
+
+class PeakReader:
+    """The waveform of the PCM an ffmpeg run writes for :data:`PCM_OUTPUT`, reduced as it streams.
+
+    ``feed`` is the run's ``on_stdout``; ``waveform()`` is the result once the run has ended. A run that
+    decodes the file for something else as well can carry :data:`PCM_OUTPUT` as one more output, so the
+    file is read once (``ingest`` does this with the thumbnail sprite). Fed nothing (no audio), the
+    waveform is flat.
+    """
+
+    def __init__(self, peaks_per_second: int = 10, duration_ms: int | None = None) -> None:
+        _check_rate(peaks_per_second)
+        self.peaks_per_second = peaks_per_second
+        # With a duration the list is padded/cut to exactly ceil(duration * pps).
+        self.expected = math.ceil(duration_ms * peaks_per_second / 1000) if duration_ms else None
+        self._acc = _PeakAccumulator(SAMPLE_RATE // peaks_per_second)
+        self.feed = self._acc.feed
+
+    def waveform(self) -> Waveform:
+        raw = self._acc.finish()
+        if self.expected is not None:
+            raw = raw[: self.expected]
+            if raw.size < self.expected:
+                raw = np.concatenate([raw, np.zeros(self.expected - raw.size, dtype=raw.dtype)])
+        loudest = int(raw.max()) if raw.size else 0
+        if loudest == 0:
+            return Waveform(self.peaks_per_second, [0.0] * int(raw.size))
+        scaled = np.round(raw.astype(np.float64) / loudest, 3)
+        return Waveform(self.peaks_per_second, [float(x) for x in scaled])
+
+
 def waveform_peaks(
     src: str | os.PathLike[str],
     *,
@@ -70,31 +110,15 @@ def waveform_peaks(
     is all zeros covering ``duration_ms`` (the timeline renders flat); with
     ``duration_ms`` the list is padded/cut to exactly ceil(duration * pps).
     """
-    if peaks_per_second <= 0 or SAMPLE_RATE % peaks_per_second:
-        raise ValueError(f"peaks_per_second must divide {SAMPLE_RATE}")
+    _check_rate(peaks_per_second)  # before any probe
     src = Path(src)
     if has_audio is None or duration_ms is None:
         info = probe(src, keyframes=False, max_size=(65536, 65536), max_pixels=2**62)
         has_audio = info.has_audio if has_audio is None else has_audio
         duration_ms = info.duration_ms if duration_ms is None else duration_ms
-    expected = math.ceil((duration_ms or 0) * peaks_per_second / 1000) if duration_ms else None
-    if not has_audio:
-        return Waveform(peaks_per_second, [0.0] * (expected or 0))
-
-    acc = _PeakAccumulator(SAMPLE_RATE // peaks_per_second)
-    argv = ffmpeg_cmd(
-        *ffmpeg_input(src), "-map", "0:a:0", "-vn", "-sn", "-dn",
-        "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le", "-c:a", "pcm_s16le", "pipe:1",
-    )  # fmt: skip
-    limit = timeout_s or 120.0 + (duration_ms or 3_600_000) / 1000.0
-    run(argv, timeout_s=limit, on_stdout=acc.feed, cancel=cancel)
-    raw = acc.finish()
-    if expected is not None:
-        raw = raw[:expected]
-        if raw.size < expected:
-            raw = np.concatenate([raw, np.zeros(expected - raw.size, dtype=raw.dtype)])
-    loudest = int(raw.max()) if raw.size else 0
-    if loudest == 0:
-        return Waveform(peaks_per_second, [0.0] * int(raw.size))
-    scaled = np.round(raw.astype(np.float64) / loudest, 3)
-    return Waveform(peaks_per_second, [float(x) for x in scaled])
+    reader = PeakReader(peaks_per_second, duration_ms)
+    if has_audio:
+        argv = ffmpeg_cmd(*ffmpeg_input(src), *PCM_OUTPUT)
+        limit = timeout_s or 120.0 + (duration_ms or 3_600_000) / 1000.0
+        run(argv, timeout_s=limit, on_stdout=reader.feed, cancel=cancel)
+    return reader.waveform()

@@ -7,6 +7,7 @@ import math
 import os
 import secrets
 import struct
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -219,13 +220,17 @@ def thumbnail_sprite(
     display_size: tuple[int, int] | None = None,
     timeout_s: float | None = None,
     cancel: Cancel | None = None,
+    extra_output: Sequence[str] = (),
+    on_stdout: Callable[[bytes], None] | None = None,
 ) -> SpriteResult:
     """Seek-bar previews: ``sprite-N.jpg`` grids of 10x10 tiles plus ``thumbnails.vtt``.
 
     ``duration_ms`` should be the measured duration (the cues cover exactly
     0..duration).  When ``keyframe_interval_s`` is at most one tile interval,
-    only keyframes are decoded (``-skip_frame nokey``), which is several times
-    faster; otherwise every frame is decoded.
+    only keyframes are decoded (``-skip_frame:v nokey``), which is several times
+    faster; otherwise every frame is decoded.  ``extra_output`` (options and
+    target) is one more output of the same ffmpeg run, such as the waveform's
+    PCM on stdout, which goes to ``on_stdout``: the file is then read once.
     """
     src, out_dir = Path(src), Path(out_dir)
     if duration_ms <= 0:
@@ -256,13 +261,13 @@ def thumbnail_sprite(
             f"tile={SPRITE_COLUMNS}x{SPRITE_ROWS}",
         ]
         argv = ffmpeg_cmd(
-            *(["-skip_frame", "nokey"] if keyframes_only else []),
+            *(["-skip_frame:v", "nokey"] if keyframes_only else []),  # the video decoder's only
             *ffmpeg_input(src), "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", ",".join(filters),
             "-q:v", "5", "-pix_fmt", "yuvj420p", "-start_number", "0", "-f", "image2",
-            os.path.abspath(stage / "sprite-%d.jpg"),
+            os.path.abspath(stage / "sprite-%d.jpg"), *extra_output,
         )  # fmt: skip
         limit = timeout_s or 120.0 + duration_ms / 1000.0
-        run(argv, timeout_s=limit, cancel=cancel)
+        run(argv, timeout_s=limit, cancel=cancel, on_stdout=on_stdout)
         produced = sorted(stage.glob("sprite-*.jpg"), key=lambda p: int(p.stem.split("-")[1]))
         if len(produced) != images_expected:
             raise MediaError(

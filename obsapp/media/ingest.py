@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from .audio import waveform_peaks
+from .audio import PCM_OUTPUT, PeakReader
 from .frames import poster, thumbnail_sprite
 from .probe import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIZE, MediaInfo, probe
 from .run import Cancel, MediaError
@@ -156,6 +156,9 @@ def ingest(
             timeout_s=budget(),
         )
         video = rendition.path
+        # The waveform's audio is decoded in the sprite's ffmpeg run (the file is read once); no audio: a flat line.
+        peaks = PeakReader(peaks_per_second, rendition.duration_ms)
+        pcm = {"extra_output": PCM_OUTPUT, "on_stdout": peaks.feed} if rendition.has_audio else {}
         side: dict[Future, str] = {
             pool.submit(
                 poster, video, stage / POSTER_NAME, rendition, timeout_s=budget() or 60.0, cancel=stop
@@ -163,13 +166,8 @@ def ingest(
             pool.submit(
                 thumbnail_sprite, video, stage, rendition.duration_ms,
                 keyframe_interval_s=rendition.keyframe_interval_s,
-                display_size=(rendition.width, rendition.height), timeout_s=budget(), cancel=stop,
+                display_size=(rendition.width, rendition.height), timeout_s=budget(), cancel=stop, **pcm,
             ): "sprite",
-            pool.submit(
-                waveform_peaks, video, peaks_per_second=peaks_per_second,
-                duration_ms=rendition.duration_ms, has_audio=rendition.has_audio,
-                timeout_s=budget(), cancel=stop,
-            ): "waveform",
         }  # fmt: skip
         results: dict[str, object] = {}
         pending = set(side)
@@ -181,7 +179,7 @@ def ingest(
             budget()
         if stop.is_set():  # cancelled after the last ffmpeg finished: still leave nothing
             raise MediaError("Processing was cancelled.", code="cancelled")
-        waveform = results["waveform"]
+        waveform = peaks.waveform()
         (stage / WAVEFORM_NAME).write_text(json.dumps(waveform.as_json(), separators=(",", ":")))
         sprite = results["sprite"]
         digest = hashing.result()

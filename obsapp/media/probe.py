@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from .run import MediaError, ffprobe_bin, ffprobe_json, run, safe_input
+from .run import MediaError, ffprobe_json
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -145,27 +145,25 @@ def _rotation(stream: dict) -> int:
     return int(round(degrees / 90.0)) * 90 % 360
 
 
-def _keyframe_interval(path: Path, index: int, timeout_s: float) -> float | None:
-    argv = [
-        ffprobe_bin(), "-hide_banner", "-v", "error", "-select_streams", str(index),
-        "-read_intervals", f"%+{KEYFRAME_SCAN_S}", "-show_entries", "packet=pts_time,dts_time,flags",
-        "-of", "csv=p=0", *safe_input(path),
-    ]  # fmt: skip
-    try:
-        out = run(argv, timeout_s=timeout_s).stdout.decode("ascii", "replace")
-    except MediaError:
-        return None
+def _scan_args() -> list[str]:
+    """ffprobe options that add the first minute's packets (of every stream) to the probe's own run."""
+    return ["-read_intervals", f"%+{KEYFRAME_SCAN_S}", "-show_entries", "packet=stream_index,pts_time,dts_time,flags"]
+
+
+def _keyframe_interval(packets: list[dict], index: int) -> float | None:
+    """The largest gap between keyframes of stream ``index`` among ``packets`` (ffprobe's, of the first minute)."""
     times: list[float] = []
     last_time = None
-    for line in out.splitlines():
-        parts = line.split(",")
-        if len(parts) < 3:
+    for packet in packets:
+        if packet.get("stream_index") != index:
             continue
-        t = _num(parts[0]) if parts[0] != "N/A" else _num(parts[1])
+        t = _num(packet.get("pts_time"))
+        if t is None:
+            t = _num(packet.get("dts_time"))
         if t is None:
             continue
         last_time = t if last_time is None else max(last_time, t)
-        if "K" in parts[2]:
+        if "K" in (packet.get("flags") or ""):
             times.append(t)
     if not times or last_time is None:
         return None
@@ -207,7 +205,8 @@ def probe(
     if size == 0:
         raise MediaError("This file is empty.", code="not_media")
     try:
-        data = ffprobe_json(path, timeout_s)
+        # One run: streams and format, and (for the keyframe spacing) the packets of the first minute.
+        data = ffprobe_json(path, timeout_s, "-show_format", "-show_streams", *(_scan_args() if keyframes else []))
     except MediaError as err:
         if err.code != "ffmpeg_failed":
             raise
@@ -260,7 +259,7 @@ def probe(
     # Timestamps far from a steady rate (or no usable rate at all).
     is_vfr = abs(real - avg) / avg > Fraction(5, 100) if avg and real else fps is None
     interlaced = (v.get("field_order") or "progressive") not in ("progressive", "unknown")
-    kf = _keyframe_interval(path, int(v["index"]), timeout_s) if keyframes else None
+    kf = _keyframe_interval(data.get("packets") or [], int(v["index"])) if keyframes else None
     video = VideoInfo(
         index=int(v["index"]),
         codec=codec,

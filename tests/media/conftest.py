@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+import types
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,6 +18,7 @@ except ImportError:  # tests/ is not importable as a package from here
     from media_samples import BAD, GOOD, decode_gray, ffprobe, generate_samples, top_level_boxes, video_packets
 
 from obsapp.media import make_rendition, plan_rendition, probe
+from obsapp.media import run as media_run
 
 __all__ = ["BAD", "GOOD", "decode_gray", "ffprobe", "generate_samples", "top_level_boxes", "video_packets"]
 
@@ -36,6 +40,24 @@ def renditions(media_samples, tmp_path_factory):
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         return dict(pool.map(make, GOOD))
+
+
+@pytest.fixture
+def started(monkeypatch) -> list[list[str]]:
+    """The argument lists of the ffmpeg/ffprobe processes obsapp.media starts during the test, in order."""
+    seen: list[list[str]] = []
+
+    def popen(args, *rest, **options):
+        seen.append([os.fspath(a) for a in args])
+        return subprocess.Popen(args, *rest, **options)
+
+    # Only media/run.py's view of the module: fixtures making samples with subprocess are not counted.
+    monkeypatch.setattr(media_run, "subprocess", types.SimpleNamespace(**{**vars(subprocess), "Popen": popen}))
+    return seen
+
+
+def programs(argvs: list[list[str]]) -> list[str]:
+    return [os.path.basename(argv[0]) for argv in argvs]
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from obsapp.media import frame_at, poster, probe, thumbnail_sprite
+from obsapp.media import frame_at, poster, probe, thumbnail_sprite, waveform_peaks
+from obsapp.media.audio import PCM_OUTPUT, PeakReader
 from obsapp.media.frames import sprite_interval_s, vtt_timestamp
 
 from .conftest import decode_gray, ffprobe
@@ -120,6 +121,22 @@ def test_sprite_of_a_short_video(renditions, tmp_path):
     cues = check_vtt(sprite, result.duration_ms)
     assert [c[3] for c in cues] == [(0, 0, 160, 120), (160, 0, 160, 120), (320, 0, 160, 120)]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sprite-0.jpg", "thumbnails.vtt"]
+
+
+@pytest.mark.parametrize("keyframe_interval", [0.5, None])  # keyframes only / every frame decoded
+def test_sprite_run_carries_the_waveform(renditions, tmp_path, keyframe_interval):
+    _, _, result = renditions["h264_aac_mp4"]
+    peaks = PeakReader(10, result.duration_ms)
+    sprite = thumbnail_sprite(
+        result.path, tmp_path / "both", result.duration_ms, keyframe_interval_s=keyframe_interval,
+        extra_output=PCM_OUTPUT, on_stdout=peaks.feed,
+    )  # fmt: skip
+    assert sprite.keyframes_only is (keyframe_interval is not None)
+    alone = waveform_peaks(result.path, duration_ms=result.duration_ms, has_audio=True)
+    assert len(alone.peaks) == 30 and peaks.waveform() == alone  # the same peaks as a run of its own
+    plain = thumbnail_sprite(result.path, tmp_path / "plain", result.duration_ms, keyframe_interval_s=keyframe_interval)
+    assert sprite.images[0].read_bytes() == plain.images[0].read_bytes()
+    assert sprite.vtt_path.read_text() == plain.vtt_path.read_text()
 
 
 def test_sprite_tiles_show_the_frame_at_their_start(media_samples, counter_frames, tmp_path):

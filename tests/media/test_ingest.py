@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import threading
 
 import pytest
 
 from obsapp.media import IngestResult, MediaError, ingest
 
-from .conftest import BAD, ffprobe, top_level_boxes
+from .conftest import BAD, ffprobe, programs, top_level_boxes
 
 OUTPUTS = {"video.mp4", "poster.jpg", "thumbnails.vtt", "sprite-0.jpg", "waveform.json"}
 
@@ -64,6 +65,28 @@ def test_other_sources(media_samples, tmp_path, name, mode, size):
     if name == "no_audio_mp4":
         assert not result.has_audio and result.audio_codec is None
         assert json.loads((tmp_path / "out" / "waveform.json").read_text())["peaks"] == [0.0] * 30
+
+
+def test_processes_of_an_encode(media_samples, tmp_path, started):
+    result, _ = run_ingest(media_samples["hevc_aac_mp4"], tmp_path / "out")
+    assert result.mode == "encode" and result.has_audio
+    # ffprobe of the upload (streams and keyframes in one run), the encode, ffprobe of the rendition,
+    # the poster, and the sprite, whose run decodes the waveform's audio too.
+    assert programs(started) == ["ffprobe", "ffmpeg", "ffprobe", "ffmpeg", "ffmpeg"]  # the last two side by side
+    pcm = [argv for argv in started if "s16le" in argv]
+    assert len(pcm) == 1 and any(arg.startswith("tpad=") for arg in pcm[0])  # the sprite's run
+    wave = json.loads((tmp_path / "out" / "waveform.json").read_text())
+    assert len(wave["peaks"]) == math.ceil(result.duration_ms / 100)  # 10 per second of the rendition
+    assert max(wave["peaks"]) == 1.0 and min(wave["peaks"][1:-2]) > 0.5  # the sine, from the sprite's run
+
+
+def test_no_audio_gets_a_flat_waveform_without_ffmpeg(media_samples, tmp_path, started):
+    result, _ = run_ingest(media_samples["no_audio_mp4"], tmp_path / "out", peaks_per_second=20)
+    assert result.mode == "remux" and not result.has_audio
+    assert programs(started)[:3] == ["ffprobe", "ffmpeg", "ffprobe"] and len(started) == 5  # + poster, sprite
+    assert not any("s16le" in argv or "0:a:0" in argv for argv in started)
+    wave = json.loads((tmp_path / "out" / "waveform.json").read_text())
+    assert wave == {"peaks_per_second": 20, "peaks": [0.0] * 60}  # covers the 3-s video
 
 
 def test_duration_is_measured_not_claimed(media_samples, tmp_path):

@@ -9,7 +9,7 @@ import pytest
 
 from obsapp.media import MediaError, MediaInfo, probe
 
-from .conftest import BAD
+from .conftest import BAD, programs
 
 # name -> (video codec, displayed w x h, fps, audio codec or None)
 EXPECTED = {
@@ -61,6 +61,16 @@ def test_details(media_samples):
     assert info.audio.sample_rate == 48000 and info.audio.channels == 1
     assert info.bit_rate > 0
     assert probe(media_samples["odd_dims_mp4"]).video.profile.startswith("High 4:4:4")
+
+
+def test_one_ffprobe_run_reads_streams_and_keyframes(media_samples, started):
+    info = probe(media_samples["h264_aac_moov_end_mp4"])
+    assert info.video.keyframe_interval_s == pytest.approx(2.0, abs=0.05) and info.audio.codec == "aac"
+    assert programs(started) == ["ffprobe"]
+    assert "-read_intervals" in started[0]  # the first minute's packets, in the same run
+    started.clear()
+    assert probe(media_samples["h264_aac_mp4"], keyframes=False).video.keyframe_interval_s is None
+    assert programs(started) == ["ffprobe"] and "-read_intervals" not in started[0]
 
 
 def test_lying_duration_is_reported_as_claimed(media_samples):
