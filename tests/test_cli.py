@@ -121,6 +121,8 @@ def _one_line_error(result) -> str:
     return errors[0]
 
 
+@pytest.mark.database_neutral(reason="the default SQLite file in a new instance folder, and a SQLite path; no other "
+                                      "database")
 def test_init_creates_a_missing_instance_folder(cli_env):
     instance = cli_env.tmp / "not" / "there" / "yet"
     done = cli_env("init", OBSAPP_INSTANCE_PATH=str(instance), OBSAPP_DATABASE_URL=None,
@@ -132,6 +134,7 @@ def test_init_creates_a_missing_instance_folder(cli_env):
     assert nested_db.is_file()
 
 
+@pytest.mark.database_neutral(reason="settings refused at start, and a SQLite path that cannot be opened")
 @pytest.mark.parametrize(("settings", "expected"), [
     ({"OBSAPP_INSTANCE_PATH": "{file}"}, "is a file, not a folder"),
     ({"OBSAPP_JOB_BACKEND": "celery", "OBSAPP_REDIS_URL": ""}, "OBSAPP_JOB_BACKEND=celery needs OBSAPP_REDIS_URL"),
@@ -147,6 +150,7 @@ def test_a_setting_that_cannot_work_is_one_line(cli_env, settings, expected):
     assert expected in line
 
 
+@pytest.mark.database_neutral(reason="--help opens no database")
 def test_help_answers_despite_a_bad_setting(cli_env):
     helped = cli_env("--help", check=False, OBSAPP_LOG_FORMAT="xml")
     assert helped.returncode == 0 and "Traceback" not in helped.stderr
@@ -155,6 +159,7 @@ def test_help_answers_despite_a_bad_setting(cli_env):
         assert re.search(rf"^  {command} ", helped.stdout, re.M), helped.stdout
 
 
+@pytest.mark.database_neutral(reason="how a failure is printed: a media folder, a short password, an unknown command")
 def test_failures_during_a_command_are_one_line(cli_env):
     (cli_env.tmp / "a-file").write_text("not a folder")
     media = cli_env("init", check=False, OBSAPP_MEDIA_ROOT=str(cli_env.tmp / "a-file" / "media"))
@@ -172,6 +177,7 @@ def _lines_of(stream, lines: queue.Queue):
     lines.put(None)
 
 
+@pytest.mark.database_neutral(reason="the request id in the logs; the requests read no rows")
 def test_json_logs_carry_the_request_id(cli_env):
     import socket
 

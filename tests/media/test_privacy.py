@@ -43,7 +43,7 @@ def test_720p_blurred_clip_passes_the_check_in_every_frame_however_it_is_read(tm
 
     # 2 s (60 frames, with the check's own false positives beside the face); bench/clips.py --only-blur runs 30 s
     source = face_video(tmp_path_factory.mktemp("faces720") / "faces-720p.mp4", size="1280x720", seconds=2.0)
-    assert frames_with_faces(source)[0] >= 50
+    assert frames_with_faces(source, every=4) >= (13, 15)  # every 4th frame: the source shows the face
     result = privacy.blur_faces(source, tmp_path_factory.mktemp("blurred720") / "blurred.mp4")
     assert frames_with_faces(result.path) == (0, 60)  # ffmpeg's decoding
     capture, seen = cv2.VideoCapture(str(result.path)), []
@@ -235,8 +235,17 @@ def turned_and_small(tmp_path_factory):
     return turned_and_small_faces_video(tmp_path_factory.mktemp("turned") / "turned.mp4")
 
 
+@pytest.fixture(scope="module")
+def turned_and_small_before(turned_and_small):
+    """What both detectors find in the source, each frame (the same for every way of blurring it)."""
+    from tests.clips.faces import centerface_boxes
+
+    return centerface_boxes(turned_and_small), frames_with_faces(turned_and_small)
+
+
 @pytest.mark.parametrize("how", ["anonymise_video", "blur_faces"])
-def test_turned_and_small_faces_are_blurred_beyond_both_detectors(turned_and_small, tmp_path, how):
+def test_turned_and_small_faces_are_blurred_beyond_both_detectors(turned_and_small, turned_and_small_before, tmp_path,
+                                                                   how):
     """The photo turned 30 degrees, and at a face width of ~40 px: before, both the contract's Haar check and
     CenterFace find them; after (the whole-lesson rendition, and a clip), the Haar check finds nothing in any
     frame, and CenterFace finds none of the faces. (CenterFace may still take something next to a mosaic for a
@@ -244,9 +253,9 @@ def test_turned_and_small_faces_are_blurred_beyond_both_detectors(turned_and_sma
     in our runs; never where a face was.)"""
     from tests.clips.faces import centerface_boxes
 
-    before = centerface_boxes(turned_and_small)
+    before, haar_before = turned_and_small_before
     assert sum(len(boxes) >= 2 for boxes in before) >= 40  # both faces, nearly every frame
-    assert frames_with_faces(turned_and_small)[0] >= 40
+    assert haar_before[0] >= 40
     make = privacy.anonymise_video if how == "anonymise_video" else privacy.blur_faces
     result = make(turned_and_small, tmp_path / "blurred.mp4")
     assert result.frames == 45 and result.detector.startswith(("centerface", "haar+centerface"))

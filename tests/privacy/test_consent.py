@@ -73,6 +73,9 @@ def test_blurring_cannot_be_switched_off_without_consent(api_as, owner):
 
 
 @pytest.mark.slow
+@pytest.mark.database_neutral(reason="media-heavy: the clip job's blurring is ffmpeg and OpenCV work; the rows "
+                              "(consent, clip, job) are those test_clips_made_before_consent_changed_... checks on "
+                              "both databases")
 def test_a_mentors_clip_is_blurred_without_being_asked(api_as, owner, mentor, upload_lesson, face_sample, run_jobs):
     assert frames_with_faces(face_sample)[0] > 0  # the sample really shows a face the check finds
     lesson = upload_lesson(owner, face_sample, consent="some_not_consented")

@@ -377,6 +377,7 @@ def test_the_host_ends_the_session_for_everyone(trio, connect):
     assert history["next"]
 
 
+@pytest.mark.database_neutral(reason="how gunicorn stops with open Socket.IO connections; no rows are read")
 def test_the_server_stops_promptly_while_people_are_watching(tmp_path):
     """An open Socket.IO connection is a request that never ends: SIGTERM must not wait for it."""
     from tests.watch.conftest import start_obsapp, stop_obsapp
