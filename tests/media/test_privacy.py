@@ -3,6 +3,8 @@ the face before blurring and in no frame after; the clip keeps its frames, sound
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -80,9 +82,11 @@ def test_frames_the_output_check_catches_are_pixelated_again(faces, tmp_path, mo
 
 
 def test_a_repair_encodes_again_only_the_group_of_pictures_it_touches(tmp_path_factory, monkeypatch):
-    """5 s at 30 fps is three groups of pictures (2 s each): a "face" the output check reports in frame 70 makes
-    the second group again; the first and the last are the very pictures of a clip made without the repair."""
-    faces = face_video(tmp_path_factory.mktemp("faces5") / "faces.mp4", size="480x270", seconds=5.0)
+    """Groups of pictures of 1 s here (2 s in clips), so 2.5 s at 30 fps is three groups: a "face" the output check
+    reports in frame 50 makes the second group again; the first and the last are the very pictures of a clip made
+    without the repair."""
+    monkeypatch.setattr(privacy, "KEYFRAME_INTERVAL_S", 1.0)
+    faces = face_video(tmp_path_factory.mktemp("faces25") / "faces.mp4", size="480x270", seconds=2.5)
     plain = privacy.blur_faces(faces, tmp_path_factory.mktemp("plain") / "plain.mp4")
     assert (plain.passes, plain.repaired_segments) == (1, 0)
     real, calls = privacy.faces_in_output, []
@@ -90,19 +94,22 @@ def test_a_repair_encodes_again_only_the_group_of_pictures_it_touches(tmp_path_f
     def check(path, **kwargs):
         found = real(path, **kwargs)
         calls.append(path)
-        return {10: [privacy.Box(90, 170, 60, 60)]} if len(calls) == 2 else found  # frame 60 + 10 = 70
+        return {20: [privacy.Box(90, 170, 60, 60)]} if len(calls) == 2 else found  # frame 30 + 20 = 50
 
     monkeypatch.setattr(privacy, "faces_in_output", check)
     result = privacy.blur_faces(faces, tmp_path_factory.mktemp("repaired") / "repaired.mp4")
-    assert (result.passes, result.repaired_frames, result.repaired_segments) == (2, 1, 1)
-    assert len(calls) == 3 + 1  # three groups checked, then only the one made again
+    # Made again on its own, the group can come out a little differently and need a further pass of its own (a
+    # mosaic edge that now looks like a face): however many passes, only the second group is made and checked again.
+    assert result.passes >= 2 and result.repaired_segments == result.passes - 1 and result.repaired_frames >= 1
+    assert [Path(path).name for path in calls] == ["seg00000.mp4", "seg00001.mp4", "seg00002.mp4",
+                                                   *(f"seg00001-{k}.mp4" for k in range(1, result.passes))]
     before, after = gray_frames(plain.path), gray_frames(result.path)
-    assert len(before) == len(after) == 150 == result.frames
-    assert np.array_equal(before[:60], after[:60]) and np.array_equal(before[120:], after[120:])
-    assert not np.array_equal(before[69:72], after[69:72])  # 70 and the frames either side, pixelated again
+    assert len(before) == len(after) == 75 == result.frames
+    assert np.array_equal(before[:30], after[:30]) and np.array_equal(before[60:], after[60:])
+    assert not np.array_equal(before[49:52], after[49:52])  # 50 and the frames either side, pixelated again
     info = ffprobe(result.path, "-show_streams")
-    assert abs(float(info["streams"][0]["duration"]) - 5.0) < 0.04
-    assert frames_with_faces(result.path) == (0, 150)
+    assert abs(float(info["streams"][0]["duration"]) - 2.5) < 0.04
+    assert frames_with_faces(result.path) == (0, 75)
 
 
 def test_the_output_check_gives_up_rather_than_leave_a_face(faces, tmp_path, monkeypatch):
