@@ -144,7 +144,8 @@ def unshare(lesson_id, user_id):
 def frame(args, lesson_id):
     """The exact frame at ``t_ms`` (input seeking), optionally scaled to ``width``; cached."""
     lesson = services.get_lesson(current_user, lesson_id)
-    return media_serving.frame_response(lesson, args["t_ms"], args["width"])
+    return media_serving.frame_response(lesson, args["t_ms"], args["width"],
+                                        original=services.sees_original(current_user, lesson))
 
 
 @blp.route("/lessons/<int:lesson_id>/media/<string:name>")

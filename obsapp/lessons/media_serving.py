@@ -89,19 +89,21 @@ def _blurred_poster(lesson: Lesson, poster_key: str) -> str:
 
 
 @contextmanager
-def _rendition(store, lesson: Lesson) -> Iterator[Path | RemoteInput]:
-    """The lesson's rendition as ffmpeg reads it without a copy: the stored file, or a short-lived presigned URL
-    of the bucket that ffmpeg reads by ranges (the index and the second around the frame, not the object)."""
+def _video_input(store, key: str) -> Iterator[Path | RemoteInput]:
+    """A stored video as ffmpeg reads it without a copy: the stored file, or a short-lived presigned URL of the
+    bucket that ffmpeg reads by ranges (the index and the second around the frame, not the object)."""
     try:
-        with store.media_input(services.rendition_key(lesson)) as source:
+        with store.media_input(key) as source:
             yield source
     except FileNotFoundError as exc:
         raise NotFound("This lesson's video file is missing.") from exc
 
 
-def frame_response(lesson: Lesson, t_ms: int, width: int | None) -> Response:
+def frame_response(lesson: Lesson, t_ms: int, width: int | None, *, original: bool = True) -> Response:
     """The exact frame at t_ms (clamped to the video), cached per media version; faces pixelated when the lesson
-    blurs what leaves it."""
+    blurs what leaves it. ``original`` False (a viewer who gets only the anonymised video): the frame of the
+    anonymised rendition once it is made (the picture that viewer watches), pixelated again where a face is still
+    found; until then the original's frame, pixelated."""
     services.require_ready(lesson)
     duration = lesson.duration_ms or 0
     fps_num, _, fps_den = (lesson.fps or "30/1").partition("/")
@@ -110,15 +112,19 @@ def frame_response(lesson: Lesson, t_ms: int, width: int | None) -> Response:
     width = width if width is None else max(16, min(width, lesson.width or width))
     # Faces are blurred in everything that leaves a lesson that asks for it (its owner's choice, or its consent).
     blur = bool(lesson.blur_faces_default)
-    key = services.derived_key(lesson, f"frames/v{lesson.media_version}-{t_ms}-{width or 0}"
-                                       f"{'-blurred' if blur else ''}.jpg")
     store = media_store()
+    source_key = services.rendition_key(lesson)
+    if not original and store.exists(services.anonymised_key(lesson)):
+        source_key = services.anonymised_key(lesson)
+    from_anonymised = source_key != services.rendition_key(lesson)
+    key = services.derived_key(lesson, f"frames/v{lesson.media_version}-{t_ms}-{width or 0}"
+                                       f"{'-anonymised' if from_anonymised else ''}{'-blurred' if blur else ''}.jpg")
     if not store.exists(key):
         with _frame_locks_guard:
             lock = _frame_locks.setdefault(key, threading.Lock())
         with lock:
             if not store.exists(key):
-                with store.temp_dir("frame-") as work, _rendition(store, lesson) as video:
+                with store.temp_dir("frame-") as work, _video_input(store, source_key) as video:
                     out = work / "frame.jpg"
                     try:
                         frame_at(video, t_ms, out, width=width,

@@ -32,7 +32,7 @@ def centerface_frames(path) -> int:
 
 
 def test_viewers_get_the_anonymised_video_once_it_is_made(api_as, owner, mentor, make_user, share, upload_lesson,
-                                                          face_sample, run_jobs, browser_client):
+                                                          face_sample, run_jobs, browser_client, tmp_path):
     from obsapp.extensions import db
     from obsapp.lessons.models import Lesson
 
@@ -85,6 +85,24 @@ def test_viewers_get_the_anonymised_video_once_it_is_made(api_as, owner, mentor,
     assert frames_with_faces(face_sample)[0] > 50
     assert frames_with_faces(blurred) == (0, 60)  # the contract's Haar check, every frame
     assert centerface_frames(blurred) == 0  # and the DNN detector
+    # a frame grab is the picture that viewer watches: the anonymised rendition's frame; the owner's is the original's
+    frame = f"/api/v1/lessons/{lesson['id']}/frame?t_ms=1000"
+    viewer_grab, owner_grab = viewer_api.get(frame), owner_api.get(frame)
+    assert viewer_grab.status_code == owner_grab.status_code == 200
+    from obsapp.media.frames import frame_at
+
+    frame_at(blurred, 1000, tmp_path / "anonymised.jpg")
+    frame_at(media_store().path(f"renditions/lessons/{lesson['id']}/video.mp4"), 1000, tmp_path / "original.jpg")
+
+    def picture(data: bytes):
+        return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE).astype(int)
+
+    anonymised_frame = picture((tmp_path / "anonymised.jpg").read_bytes())
+    original_frame = picture((tmp_path / "original.jpg").read_bytes())
+    viewer_frame, owner_frame = picture(viewer_grab.get_data()), picture(owner_grab.get_data())
+    assert np.abs(viewer_frame - anonymised_frame).mean() < 0.5 < np.abs(viewer_frame - original_frame).mean()
+    assert np.abs(owner_frame - anonymised_frame).mean() > 0.5
+    assert acceptance_faces(viewer_frame.astype(np.uint8)) == []
 
     # everyone consented after all: the anonymised copy goes, viewers get the original again
     assert owner_api.patch(f"/api/v1/lessons/{lesson['id']}", json={"consent": "all_consented"}).status_code == 200
