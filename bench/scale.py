@@ -74,10 +74,9 @@ class Install:
         return subprocess.run([OBSAPP, *args], env=self.env, check=True, capture_output=True, text=True,
                               timeout=300).stdout.strip()
 
-    def start(self, name: str, *argv: str, **settings: str) -> subprocess.Popen:
+    def start(self, name: str, *argv: str) -> subprocess.Popen:
         log = (self.base / f"{name}.log").open("w")
-        env = {**self.env, **{f"OBSAPP_{k.upper()}": v for k, v in settings.items()}}
-        process = subprocess.Popen([OBSAPP, *argv], env=env, stdout=log, stderr=subprocess.STDOUT,
+        process = subprocess.Popen([OBSAPP, *argv], env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
         self.processes.append(process)
         return process

@@ -112,13 +112,11 @@ def frame_response(lesson: Lesson, t_ms: int, width: int | None, *, original: bo
     width = width if width is None else max(16, min(width, lesson.width or width))
     # Faces are blurred in everything that leaves a lesson that asks for it (its owner's choice, or its consent).
     blur = bool(lesson.blur_faces_default)
-    store = media_store()
-    source_key = services.rendition_key(lesson)
-    if not original and store.exists(services.anonymised_key(lesson)):
-        source_key = services.anonymised_key(lesson)
-    from_anonymised = source_key != services.rendition_key(lesson)
+    anonymised = not original and services.anonymised_ready(lesson)
+    source_key = services.anonymised_key(lesson) if anonymised else services.rendition_key(lesson)
     key = services.derived_key(lesson, f"frames/v{lesson.media_version}-{t_ms}-{width or 0}"
-                                       f"{'-anonymised' if from_anonymised else ''}{'-blurred' if blur else ''}.jpg")
+                                       f"{'-anonymised' if anonymised else ''}{'-blurred' if blur else ''}.jpg")
+    store = media_store()
     if not store.exists(key):
         with _frame_locks_guard:
             lock = _frame_locks.setdefault(key, threading.Lock())
