@@ -9,7 +9,7 @@ Measured, each as seconds of work per second of video ("x realtime"; 1.0 = as lo
 ratio to the bare re-encode:
 - bare: ``ffmpeg -i clip -c:v libx264 -preset veryfast -crf 23 -c:a aac`` (what any re-encode costs);
 - anonymise: ``anonymise_video`` (the whole-lesson rendition: CenterFace + Haar frontal at 360 lines every 5th
-  frame, tracking, the re-check around blurred regions; no read-back of the output);
+  frame, tracking, the gate on whole frames every 15th; no read-back of the output);
 - clip (with --clip): ``blur_faces`` with its defaults (the clips' guarantee: every frame of the encoded output
   read back both ways and put through the contract's check).
 After each, the frames where OpenCV's stock Haar check (the contract's) and CenterFace still find a face.

@@ -69,23 +69,31 @@ class HaarFaceDetector:
     name = "haar"
 
     def __init__(self, *, min_neighbors: int = 3, profile: bool = True, min_size: int = 24) -> None:
-        self.frontal = _cascade("haarcascade_frontalface_default.xml")
-        self.profile = _cascade("haarcascade_profileface.xml") if profile else None
+        self.with_profile = profile
         self.min_neighbors = min_neighbors
         self.min_size = (min_size, min_size)
+        self.local = threading.local()  # a CascadeClassifier is not safe to use from two threads at once
+        self._cascades()  # fails here, not in the middle of a video, when a model is missing
+
+    def _cascades(self) -> tuple[cv2.CascadeClassifier, cv2.CascadeClassifier | None]:
+        if not hasattr(self.local, "frontal"):
+            self.local.frontal = _cascade("haarcascade_frontalface_default.xml")
+            self.local.profile = _cascade("haarcascade_profileface.xml") if self.with_profile else None
+        return self.local.frontal, self.local.profile
 
     def detect(self, gray: np.ndarray, yuv_to_bgr: Callable[[], np.ndarray]) -> list[Box]:
-        found = [Box(int(x), int(y), int(w), int(h)) for x, y, w, h in self.frontal.detectMultiScale(
+        frontal, profile = self._cascades()
+        found = [Box(int(x), int(y), int(w), int(h)) for x, y, w, h in frontal.detectMultiScale(
             gray, scaleFactor=1.1, minNeighbors=self.min_neighbors, minSize=self.min_size)]
-        if self.profile is not None:
+        if profile is not None:
             # Turned heads, both ways, on a half-size picture (coarser steps: they are a second line of defence).
             small = cv2.resize(gray, (gray.shape[1] // 2, gray.shape[0] // 2), interpolation=cv2.INTER_AREA)
             width = small.shape[1]
             side = (self.min_size[0] // 2 + 8,) * 2
             for flipped in (False, True):
                 image = cv2.flip(small, 1) if flipped else small
-                for x, y, w, h in self.profile.detectMultiScale(image, scaleFactor=1.2,
-                                                                minNeighbors=self.min_neighbors, minSize=side):
+                for x, y, w, h in profile.detectMultiScale(image, scaleFactor=1.2,
+                                                           minNeighbors=self.min_neighbors, minSize=side):
                     x = width - x - w if flipped else x
                     found.append(Box(int(x) * 2, int(y) * 2, int(w) * 2, int(h) * 2))
         return found
@@ -206,7 +214,7 @@ def _acceptance() -> cv2.CascadeClassifier:
 # --- pixelation ----------------------------------------------------------------------------------
 
 
-def _pixelate_plane(plane: np.ndarray, x: int, y: int, w: int, h: int, blocks: int) -> None:
+def pixelate_plane(plane: np.ndarray, x: int, y: int, w: int, h: int, blocks: int) -> None:
     if w < 2 or h < 2:
         return
     region = plane[y:y + h, x:x + w]
@@ -222,9 +230,9 @@ def pixelate(frame: np.ndarray, width: int, height: int, boxes: Sequence[Box], b
     u_plane = frame[width * height: width * height + cw * ch].reshape(ch, cw)
     v_plane = frame[width * height + cw * ch: width * height + 2 * cw * ch].reshape(ch, cw)
     for box in boxes:
-        _pixelate_plane(y_plane, box.x, box.y, box.w, box.h, blocks)
-        _pixelate_plane(u_plane, box.x // 2, box.y // 2, box.w // 2, box.h // 2, blocks)
-        _pixelate_plane(v_plane, box.x // 2, box.y // 2, box.w // 2, box.h // 2, blocks)
+        pixelate_plane(y_plane, box.x, box.y, box.w, box.h, blocks)
+        pixelate_plane(u_plane, box.x // 2, box.y // 2, box.w // 2, box.h // 2, blocks)
+        pixelate_plane(v_plane, box.x // 2, box.y // 2, box.w // 2, box.h // 2, blocks)
 
 
 def pixelate_faces_in_image(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
