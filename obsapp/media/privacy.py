@@ -86,6 +86,8 @@ __all__ = [
 
 DETECT_THREADS = 2  # detections run ahead of the frames being written, two frames at a time
 CENTERFACE_SIZE = (512, 288)  # what CenterFace looks at: a 720p frame at 0.4 (its faces of ~10 px: 25 px at 720p)
+GATE_NEIGHBORS = 2  # the gate's Haar cascade: 2 neighbours where the contract's check asks 5 (a superset of its finds)
+GATE_THRESHOLD = 0.15  # the gate's CenterFace: 0.15 where detection asks 0.3
 
 
 @dataclass(frozen=True)
@@ -134,20 +136,18 @@ def _open_fifo_for_writing(path: Path, encoder: threading.Thread, stop: _Stop, t
 
 class _Blur:
     """One clip's frames, decoded, pixelated and encoded, as often as repairs need: what was detected and
-    rechecked is kept (``cache``), so frames made again only cost decoding, pixelating and encoding."""
+    gated is kept (``cache``), so frames made again only cost decoding, pixelating and encoding."""
 
     def __init__(self, src: Path, span, work: Path, *, detector: FaceDetector, detect_every: int, carry: int,
-                 margin: float, blocks: int, detect_size: tuple[int, int], verify: bool, timeout_s: float,
-                 stop: _Stop, report: Callable[[float], None], gate_every: int = 0, gate_neighbors: int = 2,
-                 gate_threshold: float = 0.15, looks: int = 1) -> None:
-        self.gate_every, self.gate_neighbors, self.gate_threshold = gate_every, gate_neighbors, gate_threshold
-        self.looks = looks
+                 margin: float, blocks: int, detect_size: tuple[int, int], timeout_s: float,
+                 stop: _Stop, report: Callable[[float], None], gate_every: int = 0) -> None:
+        self.gate_every, self.gate_dnn = gate_every, _gate_detector() if gate_every else None
         self.src, self.span, self.work = src, span, work
         self.width, self.height = span.source.width, span.source.height
         self.detector, self.detect_every, self.carry = detector, max(1, detect_every), max(0, carry)
-        self.margin, self.blocks, self.detect_size, self.verify = margin, blocks, detect_size, verify
+        self.margin, self.blocks, self.detect_size = margin, blocks, detect_size
         self.timeout_s, self.stop, self.report = timeout_s, stop, report
-        self.cache: dict = {}  # ("detect", n) -> boxes, ("recheck", n) -> boxes
+        self.cache: dict = {}  # ("detect", n) -> (faces, the gate's finds)
         self.extra: dict[int, list[tuple[Box, int]]] = {}  # frame -> (region, blocks) the output check caught
         self.regions: dict[int, list[tuple[Box, int]]] = {}  # frame -> (region, blocks) pixelated in it
         self.stats = {"frames": 0, "blurred": 0, "detections": 0}
@@ -222,10 +222,9 @@ class _Blur:
             with sink, ThreadPoolExecutor(max_workers=DETECT_THREADS, thread_name_prefix="blur-detect") as pool:
                 _process(frames_in, sink, self.detector, stats, width=self.width, height=self.height,
                          detect_size=self.detect_size, detect_every=self.detect_every, carry=self.carry,
-                         margin=self.margin, blocks=self.blocks, verify=self.verify, stop=stop, extra=self.extra,
+                         margin=self.margin, blocks=self.blocks, stop=stop, extra=self.extra,
                          cache=self.cache, regions=self.regions, first=first, pool=pool,
-                         gate_every=self.gate_every, gate_neighbors=self.gate_neighbors,
-                         gate_threshold=self.gate_threshold, looks=self.looks,
+                         gate_every=self.gate_every, gate_dnn=self.gate_dnn,
                          report=lambda n: self.report(min(1.0, n / total)))
             threads[1].join(self.timeout_s)
             threads[0].join(30)
@@ -268,10 +267,6 @@ def blur_faces(
     blocks: int = 6,
     max_detect_height: int = 360,
     gate_every: int = 15,
-    gate_neighbors: int = 2,
-    gate_threshold: float = 0.15,
-    looks: int = 1,
-    verify: bool = False,
     verify_output: bool = True,
     max_passes: int = 4,
     captions: Sequence[Caption] = (),
@@ -284,31 +279,28 @@ def blur_faces(
     pixelated, with the span's sound (AAC) and optional ``captions``; H.264, moov first.
 
     Faces are looked for in every ``detect_every``-th frame (scaled to at most ``max_detect_height`` lines; by
-    ``clip_detector()`` unless another ``detector`` is given; ``looks`` > 1 looks again in a copy with what was
-    found pixelated), in threads of their own while earlier frames are pixelated and encoded; each frame is
-    blurred with the boxes tracked between the detections either side of it and held ``carry_frames`` frames.
+    ``clip_detector()`` unless another ``detector`` is given), in threads of their own while earlier frames are
+    pixelated and encoded; each frame is blurred with the boxes tracked between the detections either side of it
+    and held ``carry_frames`` frames.
     Boxes are enlarged by ``margin`` and pixelated into at most ``blocks`` x ``blocks`` cells.
 
     The gate: every ``gate_every``-th frame (a multiple of ``detect_every``; 0 = none), the frame as it will look
     with its faces pixelated is put whole, at full size, through the contract's check made more sensitive
-    (``gate_neighbors`` neighbours instead of 5) and through CenterFace at a lower threshold
-    (``gate_threshold``); whatever they find (a mosaic a detector still takes for a face, a dark collar under
+    (``GATE_NEIGHBORS`` neighbours instead of 5) and through CenterFace at a lower threshold
+    (``GATE_THRESHOLD``); whatever they find (a mosaic a detector still takes for a face, a dark collar under
     one, a pattern on a jumper) is pixelated too, tracked between gates like a face. This is what keeps the
     contract's check and CenterFace from finding anything in the output at realtime speed (a look of the contract's
-    check at a whole 720p frame costs ~0.17 s of CPU; every frame, read back both ways, would be ~10x realtime on
-    2 cores).
+    check at a whole 720p frame costs ~0.17 s of CPU on one thread: it cannot be done on every frame at 1x).
 
-    With ``verify``, the surroundings of every pixelated region are checked again in every frame before
-    encoding (slow for large faces). With ``verify_output`` (the default: the contract's guarantee) the video is
+    With ``verify_output`` (the default: the contract's guarantee) the video is
     encoded in groups of pictures of its own (one keyframe each), read back both ways people read a video
     (OpenCV, ffmpeg) and every frame, whole, put through the contract's check in both readings; frames where it
     finds a face are pixelated again there, more coarsely and more widely, and only their groups of pictures are
     encoded again and checked, up to ``max_passes`` times; then the groups are joined without re-encoding. If
     frames still fail after that, a MediaError is raised rather than a clip that might show a face. The gate
-    leaves it little to repair (10 frames of 900 in the 30-s bench clip, against 6 to 10 of 900 with a look at
-    every frame's mosaics instead), but the read-back itself costs ~0.35 s of CPU a frame: on 2 cores, several
-    times realtime. Without it (``verify_output=False``, as the whole-lesson rendition is made) the gate path
-    runs at about realtime.
+    leaves it little to repair (nothing in the 30-s bench clip), but the read-back itself costs ~80 ms of CPU a
+    frame per reading: on 2 cores, 3.4x realtime in all. Without it (``verify_output=False``, as the whole-lesson
+    rendition is made) the gate path runs at about realtime (0.94x; docs/clips.md).
     """
     started = time.monotonic()
     src, dst = Path(src), Path(dst)
@@ -334,8 +326,8 @@ def blur_faces(
         report(reported[0])
 
     blur = _Blur(src, span, work, detector=detector, detect_every=detect_every, carry=carry_frames, margin=margin,
-                 blocks=blocks, detect_size=detect_size, verify=verify, timeout_s=timeout_s, stop=stop, report=step,
-                 gate_every=gate_every, gate_neighbors=gate_neighbors, gate_threshold=gate_threshold, looks=looks)
+                 blocks=blocks, detect_size=detect_size, timeout_s=timeout_s, stop=stop, report=step,
+                 gate_every=gate_every)
     video = list(video_args or ["-c:v", "libx264", *FALLBACK_X264])
     sub_in, sub_out = caption_args(captions, work, int(span.duration * 1000), 2 if source.has_audio else 1)
     audio_in = ["-ss", ff_seconds(span.begin), *ffmpeg_input(src)] if source.has_audio else []
@@ -568,15 +560,15 @@ def faces_in_output(path: str | os.PathLike[str], *, timeout_s: float = 3600.0,
 
 
 def _process(frames_in: queue.Queue, sink, detector: FaceDetector, stats: dict, *, width: int, height: int,
-             detect_size: tuple[int, int], detect_every: int, carry: int, margin: float, blocks: int, verify: bool,
+             detect_size: tuple[int, int], detect_every: int, carry: int, margin: float, blocks: int,
              stop: _Stop, report: Callable[[int], None], extra: dict | None = None, cache: dict | None = None,
              regions: dict | None = None, first: int = 0, pool: ThreadPoolExecutor | None = None,
-             gate_every: int = 0, gate_neighbors: int = 2, gate_threshold: float = 0.15, looks: int = 1) -> None:
+             gate_every: int = 0, gate_dnn: FaceDetector | None = None) -> None:
     """Detect, smooth over a window of ``carry`` frames each way, pixelate and write, in order, the frames
     ``first``, ``first + 1``, ... that arrive on ``frames_in`` (None ends them).
 
     ``extra``: {frame index: [(region, blocks)]} pixelated as well (what the output check caught).
-    ``cache`` (kept between renders of the same frames) keeps what was detected and rechecked, so frames made
+    ``cache`` (kept between renders of the same frames) keeps what was detected and gated, so frames made
     again after a repair only decode, pixelate and encode. ``regions`` receives {frame index: [(region, blocks)]}
     of what was pixelated. With a ``pool``, detection runs there, ahead of the frames being written.
     """
@@ -597,18 +589,11 @@ def _process(frames_in: queue.Queue, sink, detector: FaceDetector, stats: dict, 
     if isinstance(detector, _Ensemble) and any(not isinstance(d, HaarFaceDetector) for d in detector.detectors):
         without_haar = _Ensemble([d for d in detector.detectors if not isinstance(d, HaarFaceDetector)])
 
-    model = centerface_model_path() if gate_every else None
-    # The gate's CenterFace looks at the whole frame at its default size (640x384), as a check of the output would:
-    # at the detections' smaller size, or given a picture already scaled down, it passed mosaics that this still
-    # took for faces.
-    gate_dnn = CenterFaceDetector(model, threshold=gate_threshold) if model else None
-
     def detect(n: int, frame: np.ndarray) -> tuple[list[Box], list[Box]]:
         if ("detect", n) not in cache:
             gate = bool(gate_every) and n % gate_every == 0
-            faces = _detect(frame, width, height, detect_size, without_haar if gate else detector, factor,
-                            margin=margin, blocks=blocks, looks=looks)
-            gated = _gate_frame(frame, width, height, faces, margin, blocks, gate_neighbors,
+            faces = _detect(frame, width, height, detect_size, without_haar if gate else detector, factor)
+            gated = _gate_frame(frame, width, height, faces, margin, blocks, GATE_NEIGHBORS,
                                 dnn=gate_dnn) if gate else []
             cache[("detect", n)] = (faces, gated)
         return cache[("detect", n)]
@@ -652,14 +637,6 @@ def _process(frames_in: queue.Queue, sink, detector: FaceDetector, stats: dict, 
             done = [(region, blocks) for region in _merge(boxes)]
             if done:
                 pixelate(frame, width, height, [r for r, _ in done], blocks)
-            if verify and done:
-                if ("recheck", n) in cache:  # the same frame and regions as last time: the same result
-                    added = cache[("recheck", n)]
-                    if added:
-                        pixelate(frame, width, height, added, blocks)
-                else:
-                    added = cache[("recheck", n)] = _recheck(frame, width, height, done, margin, blocks)
-                done += [(region, blocks) for region in added]
             for region, coarse in (extra or {}).get(n, ()):
                 pixelate(frame, width, height, [region], coarse)  # what the output check caught last time
                 done.append((region, coarse))
@@ -687,11 +664,9 @@ def _luma(frame: np.ndarray, width: int, height: int, detect_size: tuple[int, in
     return gray
 
 
-def _detect(frame, width, height, detect_size, detector: FaceDetector, factor: float, *, margin: float = 0.3,
-            blocks: int = 8, looks: int = 3) -> list[Box]:
-    """The faces in one frame (full-size boxes). Detectors also see faces in what is left around a mosaic (a
-    dark collar under a pixelated face looked like one to CenterFace), so the boxes found are pixelated in a copy
-    of the picture and the detector looks again, up to ``looks`` times, until it finds nothing new."""
+def _detect(frame, width, height, detect_size, detector: FaceDetector, factor: float) -> list[Box]:
+    """The faces in one frame (full-size boxes). What a detector still sees around a mosaic is the gate's
+    (``_gate_frame``)."""
     gray = _luma(frame, width, height, detect_size)
     bgr: list[np.ndarray] = []
 
@@ -702,30 +677,7 @@ def _detect(frame, width, height, detect_size, detector: FaceDetector, factor: f
                        if detect_size != (width, height) else image)
         return bgr[0]
 
-    found = detector.detect(gray, to_bgr)
-    boxes = list(found)
-    for _ in range(looks - 1):
-        if not found:
-            break
-        for box in (b.enlarged(margin, *detect_size) for b in found):
-            if box.w >= 2 and box.h >= 2:
-                region = gray[box.y:box.y + box.h, box.x:box.x + box.w]
-                cell = max(2, math.ceil(max(box.w, box.h) / blocks))
-                small = cv2.resize(region, (max(1, math.ceil(box.w / cell)), max(1, math.ceil(box.h / cell))),
-                                   interpolation=cv2.INTER_AREA)
-                region[:] = cv2.resize(small, (box.w, box.h), interpolation=cv2.INTER_NEAREST)
-        # in grey: a detector that sees less colour takes more for a face
-        found = [b for b in detector.detect(gray, lambda: cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR))
-                 if not any(_inside(b, old) for old in boxes)]
-        boxes += found
-    return [box.scaled(factor) for box in boxes]
-
-
-def _inside(box: Box, other: Box) -> bool:
-    """Is most of ``box`` within ``other`` (the same face found again in its own mosaic)?"""
-    ix = min(box.x + box.w, other.x + other.w) - max(box.x, other.x)
-    iy = min(box.y + box.h, other.y + other.h) - max(box.y, other.y)
-    return ix > 0 and iy > 0 and ix * iy >= 0.6 * box.w * box.h
+    return [box.scaled(factor) for box in detector.detect(gray, to_bgr)]
 
 
 def _overlap(a: Box, b: Box) -> float:
@@ -810,6 +762,14 @@ def _merge(boxes: list[Box]) -> list[Box]:
     return merged
 
 
+def _gate_detector() -> FaceDetector | None:
+    """The gate's CenterFace (None without its model): the whole frame at its default size (640x384), as a check of
+    the output would look at it (at the detections' smaller size, or given a picture already scaled down, it passed
+    mosaics that this still took for faces), at ``GATE_THRESHOLD``. One per clip: it has a lock of its own."""
+    model = centerface_model_path()
+    return CenterFaceDetector(model, threshold=GATE_THRESHOLD) if model else None
+
+
 def _gate_frame(frame: np.ndarray, width: int, height: int, faces: Sequence[Box], margin: float, blocks: int,
                 neighbors: int, *, dnn: FaceDetector | None = None, rounds: int = 3) -> list[Box]:
     """The contract's check, made more sensitive (``neighbors`` instead of 5), on the whole of one frame as it
@@ -837,22 +797,4 @@ def _gate_frame(frame: np.ndarray, width: int, height: int, faces: Sequence[Box]
             pixelate_plane(luma, box.x, box.y, box.w, box.h, blocks)
         added += extra
         crops = _crops([(box, blocks) for box in extra], width, height)
-    return added
-
-
-def _recheck(frame: np.ndarray, width: int, height: int, regions: list[tuple[Box, int]], margin: float,
-             blocks: int) -> list[Box]:
-    """Run the contract's check around the pixelated regions (at full size, as a viewer would see the frame; see
-    ``_crops``) and pixelate whatever it still finds there, e.g. a mosaic edge that happens to look like a face."""
-    added: list[Box] = []
-    luma = frame[: width * height].reshape(height, width)
-    for _ in range(3):
-        crops = _crops([*regions, *((box, blocks) for box in added)], width, height)
-        # 3 neighbours rather than the check's 5: what nearly passes now may pass after encoding.
-        extra = [box.enlarged(margin, width, height)
-                 for box in _gate(cv2.LUT(luma, _FULL_RANGE), crops, min_neighbors=3)]
-        if not extra:
-            break
-        pixelate(frame, width, height, extra, blocks)
-        added += extra
     return added

@@ -166,7 +166,7 @@ def test_smoothing_carries_a_detection_over_missed_frames():
 
     sink, stats = Sink(), {"frames": 0, "blurred": 0, "detections": 0}
     privacy._process(frames_in, sink, EveryFourthFrame(), stats, width=width, height=height,
-                     detect_size=(width, height), detect_every=1, carry=3, margin=0.2, blocks=4, verify=False,
+                     detect_size=(width, height), detect_every=1, carry=3, margin=0.2, blocks=4,
                      stop=privacy._Stop(None), report=lambda n: None)
     assert stats["frames"] == 12 and stats["blurred"] == 12  # blurred in every frame, not one in four
     first = sink.frames[5][: width * height].reshape(height, width)
